@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::FieldError;
 use crate::candidate::Candidate;
-use crate::lex::{Tokens, end, int, is_token, token};
+use crate::lex::{Tokens, end, int, is_token, split_blank, split_byte, token};
 
 type Text<'a> = Cow<'a, str>;
 
@@ -18,7 +18,7 @@ type Text<'a> = Cow<'a, str>;
 #[non_exhaustive]
 pub enum Attribute<'a> {
     /// `a=candidate` (RFC 8839 §5.1).
-    Candidate(Candidate<'a>),
+    Candidate(Box<Candidate<'a>>),
     /// `a=end-of-candidates` (RFC 8840 §8.2).
     EndOfCandidates,
     /// `a=ice-ufrag` (RFC 8839 §5.4).
@@ -394,6 +394,7 @@ const PORT: &str = "an integer 0..=65535";
 
 impl<'a> Attribute<'a> {
     /// Parses an attribute from its name and optional value (the text after `a=`, split at the first colon).
+    #[inline(always)]
     pub(crate) fn parse(name: &'a str, value: Option<&'a str>) -> Result<Self, FieldError> {
         let Some(v) = value else {
             return Ok(match name {
@@ -412,7 +413,7 @@ impl<'a> Attribute<'a> {
             });
         };
         Ok(match name {
-            "candidate" => Attribute::Candidate(Candidate::parse_value(v)?),
+            "candidate" => Attribute::Candidate(Box::new(Candidate::parse_value(v)?)),
             "ice-ufrag" => Attribute::IceUfrag(b(token(v, "ice-ufrag", "4 to 256 ice-chars")?)),
             "ice-pwd" => Attribute::IcePwd(b(token(v, "ice-pwd", "22 to 256 ice-chars")?)),
             "ice-options" => Attribute::IceOptions(b(v)),
@@ -440,7 +441,7 @@ impl<'a> Attribute<'a> {
                 Attribute::Group(Group { semantics: b(semantics), mids: t.map(b).collect() })
             }
             "msid-semantic" => {
-                let blank_after_colon = v.starts_with([' ', '\t']);
+                let blank_after_colon = v.starts_with(' ');
                 let mut t = Tokens::new(v);
                 let semantic = t.expect("msid-semantic", "e.g. WMS")?;
                 Attribute::MsidSemantic(MsidSemantic {
@@ -458,18 +459,20 @@ impl<'a> Attribute<'a> {
             }
             "rtpmap" => Attribute::Rtpmap(parse_rtpmap(v)?),
             "fmtp" => {
-                let (format, params) = v.split_once([' ', '\t']).unwrap_or((v, ""));
+                let (format, params) = split_blank(v);
                 Attribute::Fmtp(Fmtp {
                     format: b(token(format, "fmtp format", "a payload type or format")?),
-                    params: b(params.trim_start_matches([' ', '\t'])),
+                    params: b(params),
                 })
             }
             "rtcp-fb" => {
-                let mut t = Tokens::new(v);
-                let pt = t.expect("rtcp-fb payload type", "a payload type or *")?;
+                let (pt, rest) = split_blank(v);
                 let payload = if pt == "*" { None } else { Some(payload_type(pt, "rtcp-fb payload type")?) };
-                let kind = t.expect("rtcp-fb type", "e.g. nack, ccm, transport-cc")?;
-                Attribute::RtcpFb(RtcpFb { payload, kind: b(kind), params: opt(t.remainder()) })
+                let (kind, params) = split_blank(rest);
+                if kind.is_empty() {
+                    return Err(FieldError::new("rtcp-fb type", "e.g. nack, ccm, transport-cc", ""));
+                }
+                Attribute::RtcpFb(RtcpFb { payload, kind: b(kind), params: opt(params) })
             }
             "rtcp" => {
                 let mut t = Tokens::new(v);
@@ -505,9 +508,8 @@ impl<'a> Attribute<'a> {
                 Attribute::Extmap(Extmap { id, direction: dir, uri: b(uri), attributes: opt(t.remainder()) })
             }
             "ssrc" => {
-                let (id, rest) = v.split_once([' ', '\t']).unwrap_or((v, ""));
+                let (id, rest) = split_blank(v);
                 let id = int(id, "ssrc", "an integer 0..=4294967295")?;
-                let rest = rest.trim_start_matches([' ', '\t']);
                 let (attribute, value) = match rest.split_once(':') {
                     Some((a, v)) => (a, Some(b(v))),
                     None => (rest, None),
@@ -646,20 +648,19 @@ fn parse_rtpmap(v: &str) -> Result<Rtpmap<'_>, FieldError> {
         payload_type(t.expect("rtpmap payload type", "an RTP payload type 0..=127")?, "rtpmap payload type")?;
     let enc = t.expect("rtpmap encoding", "<encoding name>/<clock rate>")?;
     end(&mut t, "rtpmap")?;
-    let mut parts = enc.split('/');
-    let encoding = parts.next().unwrap_or_default();
+    let (encoding, rest) = split_byte(enc, b'/');
     if !is_token(encoding) {
         return Err(FieldError::new("rtpmap encoding name", "a token", encoding));
     }
-    let clock = parts.next().ok_or_else(|| FieldError::new("rtpmap clock rate", "/<clock rate>", enc))?;
+    let Some(rest) = rest else {
+        return Err(FieldError::new("rtpmap clock rate", "<encoding name>/<clock rate>", enc));
+    };
+    let (clock, channels) = split_byte(rest, b'/');
     let clock_rate = int(clock, "rtpmap clock rate", "an integer number of Hz")?;
-    let channels = match parts.next() {
+    let channels = match channels {
         Some(c) => Some(int(c, "rtpmap channels", "an integer 1..=65535")?),
         None => None,
     };
-    if let Some(extra) = parts.next() {
-        return Err(FieldError::new("rtpmap", "end of line", extra));
-    }
     Ok(Rtpmap { payload, encoding: b(encoding), clock_rate, channels })
 }
 

@@ -39,11 +39,8 @@ impl<'a> Address<'a> {
     pub(crate) fn parse_field(s: &'a str, field: &'static str) -> Result<Self, FieldError> {
         const EXPECTED: &str = "an IPv4 or IPv6 address, or a domain name";
         let b = s.as_bytes();
-        // IP addresses start with a digit (IPv4, some IPv6), a hex letter or ':' (IPv6).
-        if b.first().is_some_and(|c| c.is_ascii_digit() || *c == b':') || s.contains(':') {
-            if let Ok(ip) = s.parse::<IpAddr>() {
-                return Ok(Address::Ip(ip));
-            }
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(Address::Ip(ip));
         }
         let valid_name = !b.is_empty()
             && b.len() <= 253
@@ -220,7 +217,7 @@ impl<'a> Candidate<'a> {
     /// Parses a candidate in its attribute form, with or without the
     /// `a=` / `candidate:` prefixes: `candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host`.
     pub fn parse(s: &'a str) -> Result<Self, FieldError> {
-        let s = s.trim_end_matches(['\r', '\n', ' ', '\t']);
+        let s = crate::lex::trim_end_blanks(s.trim_end_matches('\n'));
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
         Self::parse_value(s)

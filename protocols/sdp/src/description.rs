@@ -34,10 +34,24 @@ pub struct SessionDescription<'a> {
 }
 
 /// Iterates over the non-empty lines of `input` with their 1-based numbers,
-/// accepting CRLF and LF line ends and dropping trailing blanks.
+/// accepting CRLF and LF line ends and skipping blank lines.
 struct Lines<'a> {
-    rest: &'a str,
+    input: &'a str,
+    /// Offset of the next line in `input`.
+    start: usize,
+    newlines: memchr::Memchr<'a>,
     number: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(input: &'a str) -> Self {
+        Lines { input, start: 0, newlines: memchr::memchr_iter(b'\n', input.as_bytes()), number: 0 }
+    }
+
+    /// The input not yet consumed.
+    fn rest(&self) -> &'a str {
+        &self.input[self.start..]
+    }
 }
 
 impl<'a> Iterator for Lines<'a> {
@@ -46,20 +60,20 @@ impl<'a> Iterator for Lines<'a> {
     #[inline]
     fn next(&mut self) -> Option<(usize, &'a str)> {
         loop {
-            if self.rest.is_empty() {
+            if self.start >= self.input.len() {
                 return None;
             }
             self.number += 1;
-            let line = match memchr::memchr(b'\n', self.rest.as_bytes()) {
-                Some(i) => {
-                    let line = &self.rest[..i];
-                    self.rest = &self.rest[i + 1..];
-                    line
-                }
-                None => std::mem::take(&mut self.rest),
-            };
-            let line = line.trim_end_matches(['\r', ' ', '\t']);
-            if !line.is_empty() {
+            let end = self.newlines.next().unwrap_or(self.input.len());
+            // `start` and `end` border ASCII newlines (or the ends of the input): char boundaries.
+            let line = &self.input[self.start..end];
+            self.start = end + 1;
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            // Blank lines (often trailing a SIP body) are skipped. Trailing
+            // blanks elsewhere are kept: `s= ` is how a nameless session is written.
+            if line.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+                || !crate::lex::trim_end_blanks(line).is_empty()
+            {
                 return Some((self.number, line));
             }
         }
@@ -94,10 +108,20 @@ fn expect_line<'a>(
     }
 }
 
-/// Counts the lines from the start of `s` up to the next `m=` line, to size a section's line vector.
-fn lines_in_section(s: &str) -> usize {
-    let end = memchr::memmem::find(s.as_bytes(), b"\nm=").unwrap_or(s.len());
-    memchr::memchr_iter(b'\n', &s.as_bytes()[..end]).count() + 1
+/// Finds the start of the next media section, to size each section's line vector.
+struct SectionSizer(memchr::memmem::Finder<'static>);
+
+impl SectionSizer {
+    fn new() -> Self {
+        SectionSizer(memchr::memmem::Finder::new(b"\nm="))
+    }
+
+    /// A capacity for the lines of the section that `rest` starts with:
+    /// its length divided by a short SDP line's length.
+    fn capacity(&self, rest: &str) -> usize {
+        let len = self.0.find(rest.as_bytes()).unwrap_or(rest.len());
+        len / 24 + 2
+    }
 }
 
 impl<'a> SessionDescription<'a> {
@@ -112,10 +136,11 @@ impl<'a> SessionDescription<'a> {
         }
     }
 
-    /// Parses a description. Lines may end in CRLF or LF; empty lines and
-    /// trailing blanks are ignored. The first lines must be `v=`, `o=`, `s=`.
+    /// Parses a description. Lines may end in CRLF or LF; blank lines are
+    /// skipped, and trailing blanks after structured values (`a=`, `c=`,
+    /// `m=`, ...) are ignored. The first lines must be `v=`, `o=`, `s=`.
     pub fn parse(input: &'a str) -> Result<Self, ParseError> {
-        let mut lines = Lines { rest: input, number: 0 };
+        let mut lines = Lines::new(input);
         if input.trim().is_empty() {
             return Err(ParseError::new(0, ErrorKind::Empty));
         }
@@ -125,11 +150,12 @@ impl<'a> SessionDescription<'a> {
         let (n, o) = expect_line(&mut lines, b'o', "o= line")?;
         let origin = Origin::parse(o).map_err(|e| ParseError::new(n, ErrorKind::InvalidField(e)))?;
         let (_, s) = expect_line(&mut lines, b's', "s= line")?;
+        let sizer = SectionSizer::new();
         let mut desc = SessionDescription {
             version,
             origin,
             session_name: Cow::Borrowed(s),
-            lines: Vec::with_capacity(lines_in_section(lines.rest)),
+            lines: Vec::with_capacity(sizer.capacity(lines.rest())),
             media: Vec::new(),
         };
         while let Some((n, line)) = lines.next() {
@@ -137,38 +163,32 @@ impl<'a> SessionDescription<'a> {
             if letter == b'm' {
                 let m =
                     MediaLine::parse(value).map_err(|e| ParseError::new(n, ErrorKind::InvalidField(e)))?;
-                if desc.media.is_empty() {
-                    desc.media
-                        .reserve_exact(memchr::memmem::find_iter(lines.rest.as_bytes(), b"\nm=").count() + 1);
-                }
                 desc.media
-                    .push(MediaSection { line: m, lines: Vec::with_capacity(lines_in_section(lines.rest)) });
+                    .push(MediaSection { line: m, lines: Vec::with_capacity(sizer.capacity(lines.rest())) });
                 continue;
             }
-            let parsed = match Line::parse(letter, value) {
-                Some(parsed) => parsed,
-                None => {
-                    let line = match letter {
-                        b'v' => "v=",
-                        b'o' => "o=",
-                        _ => "s=",
-                    };
-                    return Err(ParseError::new(n, ErrorKind::Duplicate { line }));
-                }
-            };
-            let parsed = parsed.map_err(|e| ParseError::new(n, ErrorKind::InvalidField(e)))?;
-            match desc.media.last_mut() {
-                None => desc.lines.push(parsed),
+            if matches!(letter, b'v' | b'o' | b's') {
+                let line = match letter {
+                    b'v' => "v=",
+                    b'o' => "o=",
+                    _ => "s=",
+                };
+                return Err(ParseError::new(n, ErrorKind::Duplicate { line }));
+            }
+            let out = match desc.media.last_mut() {
+                None => &mut desc.lines,
                 Some(media) => {
-                    if parsed.is_session_only() {
+                    if crate::line::is_session_only(char::from(letter)) {
                         return Err(ParseError::new(
                             n,
                             ErrorKind::SessionLineInMedia { letter: char::from(letter) },
                         ));
                     }
-                    media.lines.push(parsed);
+                    &mut media.lines
                 }
-            }
+            };
+            Line::parse_into(letter, value, out)
+                .map_err(|e| ParseError::new(n, ErrorKind::InvalidField(e)))?;
         }
         Ok(desc)
     }

@@ -36,6 +36,87 @@ pub(crate) struct Tokens<'a> {
     rest: &'a str,
 }
 
+#[inline]
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Sets the high bit of each zero byte of `x` (exact for the lowest zero byte,
+/// which is the only one the callers look at).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The index of the first byte of `b` for which `hits` (a word-at-a-time
+/// test) or `is_hit` (the same test on one byte) holds, eight bytes at a time.
+#[inline(always)]
+fn find_swar(b: &[u8], hits: impl Fn(u64) -> u64, is_hit: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let h = hits(word);
+        if h != 0 {
+            return Some(offset + (h.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(|&c| is_hit(c)).map(|i| offset + i)
+}
+
+/// The index of the first blank (space or tab) in `b`.
+#[inline]
+pub(crate) fn find_blank(b: &[u8]) -> Option<usize> {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const TABS: u64 = u64::from_ne_bytes([b'\t'; 8]);
+    find_swar(b, |w| zero_bytes(w ^ SPACES) | zero_bytes(w ^ TABS), is_blank)
+}
+
+/// The index of the first `needle` in `b` (for short haystacks, where memchr's set-up costs more).
+#[inline]
+pub(crate) fn find_byte(b: &[u8], needle: u8) -> Option<usize> {
+    let pattern = u64::from_ne_bytes([needle; 8]);
+    find_swar(b, |w| zero_bytes(w ^ pattern), |c| c == needle)
+}
+
+/// `s` without leading blanks (spaces and tabs).
+#[inline]
+pub(crate) fn trim_start_blanks(s: &str) -> &str {
+    let n = s.bytes().take_while(|&b| is_blank(b)).count();
+    // Blanks are ASCII, so `n` is a char boundary.
+    &s[n..]
+}
+
+/// `s` without trailing blanks and carriage returns.
+#[inline]
+pub(crate) fn trim_end_blanks(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|&b| is_blank(b) || b == b'\r').count();
+    &s[..s.len() - n]
+}
+
+/// Splits `s` at its first blank: the part before, and the rest after the blank run.
+#[inline]
+pub(crate) fn split_blank(s: &str) -> (&str, &str) {
+    match find_blank(s.as_bytes()) {
+        // Blanks are ASCII: `i` and `i + 1` are char boundaries.
+        Some(i) => (&s[..i], trim_start_blanks(&s[i + 1..])),
+        None => (s, ""),
+    }
+}
+
+/// Splits `s` at the first `sep` byte (an ASCII character): before, and after if found.
+#[inline]
+pub(crate) fn split_byte(s: &str, sep: u8) -> (&str, Option<&str>) {
+    match find_byte(s.as_bytes(), sep) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
+}
+
 impl<'a> Tokens<'a> {
     #[inline]
     pub(crate) fn new(s: &'a str) -> Self {
@@ -55,7 +136,7 @@ impl<'a> Tokens<'a> {
     /// What is left after the tokens consumed so far, with leading blanks removed.
     #[inline]
     pub(crate) fn remainder(&self) -> &'a str {
-        self.rest.trim_start_matches([' ', '\t'])
+        trim_start_blanks(self.rest)
     }
 }
 
@@ -64,14 +145,20 @@ impl<'a> Iterator for Tokens<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        let s = self.rest.trim_start_matches([' ', '\t']);
-        if s.is_empty() {
-            self.rest = s;
+        let b = self.rest.as_bytes();
+        let mut i = 0;
+        while i < b.len() && is_blank(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            self.rest = "";
             return None;
         }
-        let end = s.find([' ', '\t']).unwrap_or(s.len());
-        let (tok, rest) = s.split_at(end);
-        self.rest = rest;
+        let start = i;
+        let i = start + find_blank(&b[start..]).unwrap_or(b.len() - start);
+        // `start` and `i` border ASCII blanks or the ends: char boundaries.
+        let tok = &self.rest[start..i];
+        self.rest = &self.rest[i..];
         Some(tok)
     }
 }
@@ -113,6 +200,27 @@ mod tests {
         assert_eq!(parse_u64("+1"), None);
         assert_eq!(parse_u64(""), None);
         assert_eq!(parse_u64(" 1"), None);
+    }
+
+    #[test]
+    fn find_blank_finds_the_first_blank_at_any_offset() {
+        for len in 0..40 {
+            for pos in 0..len {
+                for blank in [b' ', b'\t'] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = blank;
+                    if pos + 1 < len {
+                        v[pos + 1] = b' ';
+                    }
+                    assert_eq!(find_blank(&v), Some(pos), "len {len} pos {pos}");
+                }
+            }
+            assert_eq!(find_blank(&vec![b'x'; len]), None);
+        }
+        // Bytes just above and below the blanks, and high bytes, must not match.
+        assert_eq!(find_blank(b"\x1f\x21\x08\x0a\xff\x80\xa0\x89!!!!"), None);
+        assert_eq!(find_byte(b"abcdefghijk:lm:", b':'), Some(11));
+        assert_eq!(find_byte(b"\xba\x3b\x39", b':'), None);
     }
 
     #[test]

@@ -41,3 +41,13 @@ pub use error::{ErrorKind, FieldError, ParseError};
 pub use line::{Bandwidth, Connection, Line, Origin, Timing};
 pub use media::{Codec, MediaKind, MediaLine, MediaSection};
 pub use offer_answer::{AnswerError, SdpAnswer, SdpOffer};
+
+#[cfg(test)]
+mod size_tests {
+    /// Lines are moved into vectors by the hundred per description: a larger
+    /// `Line` (say, an unboxed candidate) costs parse time on every line.
+    #[test]
+    fn line_stays_small() {
+        assert!(std::mem::size_of::<crate::Line>() <= 96, "{}", std::mem::size_of::<crate::Line>());
+    }
+}

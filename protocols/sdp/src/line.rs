@@ -209,31 +209,34 @@ pub enum Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    /// Parses the value of a line of type `letter`; `None` for `v`, `o`, `s`, `m`,
-    /// which the description parser handles itself.
-    pub(crate) fn parse(letter: u8, v: &'a str) -> Option<Result<Self, FieldError>> {
+    /// Parses the value of a line of type `letter` (not `v`, `o`, `s` or `m`,
+    /// which the description parser handles itself) and appends it to `out`.
+    #[inline(always)]
+    pub(crate) fn parse_into(letter: u8, v: &'a str, out: &mut Vec<Line<'a>>) -> Result<(), FieldError> {
         let b = Cow::Borrowed;
-        Some(match letter {
+        let line = match letter {
             b'a' => {
-                let (name, value) = match memchr::memchr(b':', v.as_bytes()) {
+                let v = crate::lex::trim_end_blanks(v);
+                let (name, value) = match crate::lex::find_byte(v.as_bytes(), b':') {
                     Some(i) => (&v[..i], Some(&v[i + 1..])),
                     None => (v, None),
                 };
-                Attribute::parse(name, value).map(Line::Attribute)
+                Line::Attribute(Attribute::parse(name, value)?)
             }
-            b'c' => Connection::parse(v).map(Line::Connection),
-            b'b' => Bandwidth::parse(v).map(Line::Bandwidth),
-            b't' => Timing::parse(v).map(Line::Timing),
-            b'i' => Ok(Line::Info(b(v))),
-            b'u' => Ok(Line::Uri(b(v))),
-            b'e' => Ok(Line::Email(b(v))),
-            b'p' => Ok(Line::Phone(b(v))),
-            b'r' => Ok(Line::Repeat(b(v))),
-            b'z' => Ok(Line::TimeZones(b(v))),
-            b'k' => Ok(Line::Key(b(v))),
-            b'v' | b'o' | b's' | b'm' => return None,
-            other => Ok(Line::Unknown { letter: char::from(other), value: b(v) }),
-        })
+            b'c' => Line::Connection(Connection::parse(v)?),
+            b'b' => Line::Bandwidth(Bandwidth::parse(crate::lex::trim_end_blanks(v))?),
+            b't' => Line::Timing(Timing::parse(v)?),
+            b'i' => Line::Info(b(v)),
+            b'u' => Line::Uri(b(v)),
+            b'e' => Line::Email(b(v)),
+            b'p' => Line::Phone(b(v)),
+            b'r' => Line::Repeat(b(v)),
+            b'z' => Line::TimeZones(b(v)),
+            b'k' => Line::Key(b(v)),
+            other => Line::Unknown { letter: char::from(other), value: b(v) },
+        };
+        out.push(line);
+        Ok(())
     }
 
     /// The line's type letter.
@@ -256,7 +259,7 @@ impl<'a> Line<'a> {
 
     /// True for line types that RFC 8866 allows only at session level.
     pub fn is_session_only(&self) -> bool {
-        matches!(self.letter(), 'u' | 'e' | 'p' | 't' | 'r' | 'z')
+        is_session_only(self.letter())
     }
 }
 
@@ -279,4 +282,10 @@ impl fmt::Display for Line<'_> {
             Line::Attribute(a) => write!(f, "a={a}"),
         }
     }
+}
+
+/// True for the line type letters that RFC 8866 §5 allows only at session level.
+#[inline]
+pub(crate) fn is_session_only(letter: char) -> bool {
+    matches!(letter, 'u' | 'e' | 'p' | 't' | 'r' | 'z')
 }

@@ -234,7 +234,7 @@ impl<'a> MediaSection<'a> {
     /// The `a=candidate` lines.
     pub fn candidates(&self) -> impl Iterator<Item = &Candidate<'a>> {
         self.attributes().filter_map(|a| match a {
-            Attribute::Candidate(c) => Some(c),
+            Attribute::Candidate(c) => Some(&**c),
             _ => None,
         })
     }

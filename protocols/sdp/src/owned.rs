@@ -104,7 +104,7 @@ impl Attribute<'_> {
     /// Copies borrowed text so the value no longer borrows the input.
     pub fn into_owned(self) -> Attribute<'static> {
         match self {
-            Attribute::Candidate(c) => Attribute::Candidate(c.into_owned()),
+            Attribute::Candidate(c) => Attribute::Candidate(Box::new(c.into_owned())),
             Attribute::EndOfCandidates => Attribute::EndOfCandidates,
             Attribute::IceUfrag(v) => Attribute::IceUfrag(v.into_owned_cow()),
             Attribute::IcePwd(v) => Attribute::IcePwd(v.into_owned_cow()),

@@ -1,0 +1,3 @@
+// esbuild entry: exposes SIP.js as window.SIP.
+import * as SIP from 'sip.js';
+window.SIP = SIP;
