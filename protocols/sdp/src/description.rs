@@ -142,7 +142,7 @@ impl<'a> SessionDescription<'a> {
     pub fn parse(input: &'a str) -> Result<Self, ParseError> {
         let mut lines = Lines::new(input);
         if input.trim().is_empty() {
-            return Err(ParseError::new(0, ErrorKind::Empty));
+            return Err(ParseError::new(1, ErrorKind::Empty));
         }
         let (n, v) = expect_line(&mut lines, b'v', "v= line")?;
         let version =

@@ -12,7 +12,7 @@ const MAX_FOUND: usize = 48;
 /// A description could not be parsed: which line, and what was wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
-    /// 1-based line number of the offending line (0 when the input has no lines).
+    /// 1-based line number of the offending line (1 for an empty input).
     pub line: usize,
     /// What was wrong.
     pub kind: ErrorKind,
