@@ -67,7 +67,7 @@ impl<'a> Iterator for Lines<'a> {
             let end = self.newlines.next().unwrap_or(self.input.len());
             // `start` and `end` border ASCII newlines (or the ends of the input): char boundaries.
             let line = &self.input[self.start..end];
-            self.start = end + 1;
+            self.start = (end + 1).min(self.input.len());
             let line = line.strip_suffix('\r').unwrap_or(line);
             // Blank lines (often trailing a SIP body) are skipped. Trailing
             // blanks elsewhere are kept: `s= ` is how a nameless session is written.

@@ -1,0 +1,35 @@
+#!/bin/bash
+# The whole test suite, on a fresh Debian 12 machine as root:
+#   installs the real peers (scripts/install-peers.sh), builds once, runs every Rust test
+#   (unit, fixtures, property, CLI, live captures from the real peers, benchmarks run once).
+# Ends with one "N passed, N failed" line.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export CARGO_TERM_COLOR=never
+LOG=$(mktemp -d /tmp/switchboard-test.XXXXXX)
+PASSED=0; FAILED=0; FAILURES=()
+step() { # step NAME COMMAND...: runs a step, counts it
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== $name"
+  if "$@"; then
+    PASSED=$((PASSED + 1)); echo "=== $name: ok ($((SECONDS - start)) s)"
+  else
+    FAILED=$((FAILED + 1)); FAILURES+=("$name"); echo "=== $name: FAILED ($((SECONDS - start)) s)"
+  fi
+}
+
+step "install real peers" bash scripts/install-peers.sh
+# Fresh SDPs from the installed Chromium, aiortc, baresip, sipp, rtpengine, JsSIP and SIP.js.
+step "capture live SDPs" bash tests/peers/capture/capture-all.sh "$LOG/live-sdp"
+export SWITCHBOARD_LIVE_SDP_DIR=$LOG/live-sdp
+# --all-targets includes benches/sdp.rs, which criterion runs once in test mode: every compared
+# parser must accept the fixtures.
+step "cargo test" cargo test --workspace --all-targets --no-fail-fast
+step "doc tests" cargo test --workspace --doc
+
+echo
+[ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
