@@ -39,18 +39,17 @@ struct Lines<'a> {
     input: &'a str,
     /// Offset of the next line in `input`.
     start: usize,
-    newlines: memchr::Memchr<'a>,
     number: usize,
 }
 
 impl<'a> Lines<'a> {
     fn new(input: &'a str) -> Self {
-        Lines { input, start: 0, newlines: memchr::memchr_iter(b'\n', input.as_bytes()), number: 0 }
+        Lines { input, start: 0, number: 0 }
     }
 
     /// The input not yet consumed.
     fn rest(&self) -> &'a str {
-        &self.input[self.start..]
+        self.input.get(self.start..).unwrap_or_default()
     }
 }
 
@@ -60,14 +59,16 @@ impl<'a> Iterator for Lines<'a> {
     #[inline]
     fn next(&mut self) -> Option<(usize, &'a str)> {
         loop {
-            if self.start >= self.input.len() {
+            let rest = self.input.get(self.start..).unwrap_or_default();
+            if rest.is_empty() {
                 return None;
             }
             self.number += 1;
-            let end = self.newlines.next().unwrap_or(self.input.len());
-            // `start` and `end` border ASCII newlines (or the ends of the input): char boundaries.
-            let line = &self.input[self.start..end];
-            self.start = (end + 1).min(self.input.len());
+            // SDP lines are short: a word-at-a-time search beats memchr's set-up here.
+            let len = crate::lex::find_byte(rest.as_bytes(), b'\n').unwrap_or(rest.len());
+            // `len` is at an ASCII newline or the end: a char boundary.
+            let line = &rest[..len];
+            self.start += len + 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
             // Blank lines (often trailing a SIP body) are skipped. Trailing
             // blanks elsewhere are kept: `s= ` is how a nameless session is written.

@@ -21,6 +21,8 @@
 //! assert_eq!(desc.to_sdp(), sdp);
 //! ```
 
+#![warn(missing_docs)]
+
 mod attribute;
 mod candidate;
 mod description;
