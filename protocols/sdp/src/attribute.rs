@@ -396,28 +396,29 @@ impl<'a> Attribute<'a> {
     /// Parses an attribute from its name and optional value (the text after `a=`, split at the first colon).
     #[inline(always)]
     pub(crate) fn parse(name: &'a str, value: Option<&'a str>) -> Result<Self, FieldError> {
+        use Name as N;
+        let known = Name::of(name);
         let Some(v) = value else {
-            return Ok(match name {
-                "end-of-candidates" => Attribute::EndOfCandidates,
-                "ice-lite" => Attribute::IceLite,
-                "rtcp-mux" => Attribute::RtcpMux,
-                "rtcp-mux-only" => Attribute::RtcpMuxOnly,
-                "rtcp-rsize" => Attribute::RtcpRsize,
-                "extmap-allow-mixed" => Attribute::ExtmapAllowMixed,
-                _ => match Direction::parse(name) {
-                    Some(d) => Attribute::Direction(d),
-                    None => {
-                        Attribute::Other { name: b(token(name, "attribute name", "a token")?), value: None }
-                    }
-                },
+            return Ok(match known {
+                N::EndOfCandidates => Attribute::EndOfCandidates,
+                N::IceLite => Attribute::IceLite,
+                N::RtcpMux => Attribute::RtcpMux,
+                N::RtcpMuxOnly => Attribute::RtcpMuxOnly,
+                N::RtcpRsize => Attribute::RtcpRsize,
+                N::ExtmapAllowMixed => Attribute::ExtmapAllowMixed,
+                N::Sendrecv => Attribute::Direction(Direction::Sendrecv),
+                N::Sendonly => Attribute::Direction(Direction::Sendonly),
+                N::Recvonly => Attribute::Direction(Direction::Recvonly),
+                N::Inactive => Attribute::Direction(Direction::Inactive),
+                _ => Attribute::Other { name: b(token(name, "attribute name", "a token")?), value: None },
             });
         };
-        Ok(match name {
-            "candidate" => Attribute::Candidate(Box::new(Candidate::parse_value(v)?)),
-            "ice-ufrag" => Attribute::IceUfrag(b(token(v, "ice-ufrag", "4 to 256 ice-chars")?)),
-            "ice-pwd" => Attribute::IcePwd(b(token(v, "ice-pwd", "22 to 256 ice-chars")?)),
-            "ice-options" => Attribute::IceOptions(b(v)),
-            "fingerprint" => {
+        Ok(match known {
+            N::Candidate => Attribute::Candidate(Box::new(Candidate::parse_value(v)?)),
+            N::IceUfrag => Attribute::IceUfrag(b(token(v, "ice-ufrag", "4 to 256 ice-chars")?)),
+            N::IcePwd => Attribute::IcePwd(b(token(v, "ice-pwd", "22 to 256 ice-chars")?)),
+            N::IceOptions => Attribute::IceOptions(b(v)),
+            N::Fingerprint => {
                 let mut t = Tokens::new(v);
                 let hash = t.expect("fingerprint hash function", "e.g. sha-256")?;
                 let value = t.expect("fingerprint", "colon-separated hex bytes")?;
@@ -427,20 +428,20 @@ impl<'a> Attribute<'a> {
                 end(&mut t, "fingerprint")?;
                 Attribute::Fingerprint(Fingerprint { hash: b(hash), value: b(value) })
             }
-            "setup" => Attribute::Setup(match v {
+            N::Setup => Attribute::Setup(match v {
                 "active" => Setup::Active,
                 "passive" => Setup::Passive,
                 "actpass" => Setup::Actpass,
                 "holdconn" => Setup::Holdconn,
                 _ => return Err(FieldError::new("setup", "active, passive, actpass or holdconn", v)),
             }),
-            "mid" => Attribute::Mid(b(token(v, "mid", "an identification tag")?)),
-            "group" => {
+            N::Mid => Attribute::Mid(b(token(v, "mid", "an identification tag")?)),
+            N::Group => {
                 let mut t = Tokens::new(v);
                 let semantics = t.expect("group semantics", "e.g. BUNDLE")?;
                 Attribute::Group(Group { semantics: b(semantics), mids: t.map(b).collect() })
             }
-            "msid-semantic" => {
+            N::MsidSemantic => {
                 let blank_after_colon = v.starts_with(' ');
                 let mut t = Tokens::new(v);
                 let semantic = t.expect("msid-semantic", "e.g. WMS")?;
@@ -450,22 +451,22 @@ impl<'a> Attribute<'a> {
                     ids: t.map(b).collect(),
                 })
             }
-            "msid" => {
+            N::Msid => {
                 let mut t = Tokens::new(v);
                 let stream = t.expect("msid stream id", "an id")?;
                 let track = t.next().map(b);
                 end(&mut t, "msid")?;
                 Attribute::Msid(Msid { stream: b(stream), track })
             }
-            "rtpmap" => Attribute::Rtpmap(parse_rtpmap(v)?),
-            "fmtp" => {
+            N::Rtpmap => Attribute::Rtpmap(parse_rtpmap(v)?),
+            N::Fmtp => {
                 let (format, params) = split_blank(v);
                 Attribute::Fmtp(Fmtp {
                     format: b(token(format, "fmtp format", "a payload type or format")?),
                     params: b(params),
                 })
             }
-            "rtcp-fb" => {
+            N::RtcpFb => {
                 let (pt, rest) = split_blank(v);
                 let payload = if pt == "*" { None } else { Some(payload_type(pt, "rtcp-fb payload type")?) };
                 let (kind, params) = split_blank(rest);
@@ -474,7 +475,7 @@ impl<'a> Attribute<'a> {
                 }
                 Attribute::RtcpFb(RtcpFb { payload, kind: b(kind), params: opt(params) })
             }
-            "rtcp" => {
+            N::Rtcp => {
                 let mut t = Tokens::new(v);
                 let port = int(t.expect("rtcp port", PORT)?, "rtcp port", PORT)?;
                 let address = match t.next() {
@@ -488,7 +489,7 @@ impl<'a> Attribute<'a> {
                 };
                 Attribute::Rtcp(Rtcp { port, address })
             }
-            "extmap" => {
+            N::Extmap => {
                 let mut t = Tokens::new(v);
                 let id_dir = t.expect("extmap id", "an integer 1..=255")?;
                 let (id, dir) = match id_dir.split_once('/') {
@@ -507,7 +508,7 @@ impl<'a> Attribute<'a> {
                 let uri = t.expect("extmap URI", "a URI")?;
                 Attribute::Extmap(Extmap { id, direction: dir, uri: b(uri), attributes: opt(t.remainder()) })
             }
-            "ssrc" => {
+            N::Ssrc => {
                 let (id, rest) = split_blank(v);
                 let id = int(id, "ssrc", "an integer 0..=4294967295")?;
                 let (attribute, value) = match rest.split_once(':') {
@@ -520,7 +521,7 @@ impl<'a> Attribute<'a> {
                     value,
                 })
             }
-            "ssrc-group" => {
+            N::SsrcGroup => {
                 let mut t = Tokens::new(v);
                 let semantics = t.expect("ssrc-group semantics", "e.g. FID, SIM")?;
                 let ssrcs = t
@@ -528,7 +529,7 @@ impl<'a> Attribute<'a> {
                     .collect::<Result<_, _>>()?;
                 Attribute::SsrcGroup(SsrcGroup { semantics: b(semantics), ssrcs })
             }
-            "rid" => {
+            N::Rid => {
                 let mut t = Tokens::new(v);
                 let id = t.expect("rid id", "an RTP stream id")?;
                 let direction =
@@ -537,8 +538,8 @@ impl<'a> Attribute<'a> {
             }
             // draft-ietf-mmusic-sdp-simulcast-03 syntax (`a=simulcast: send rid=h;m paused=m`,
             // Firefox 55 era) is kept as written rather than rejected.
-            "simulcast" if v.contains("rid=") => Attribute::Other { name: b(name), value: Some(b(v)) },
-            "simulcast" => {
+            N::Simulcast if v.contains("rid=") => Attribute::Other { name: b(name), value: Some(b(v)) },
+            N::Simulcast => {
                 let mut t = Tokens::new(v);
                 let mut lists = Vec::with_capacity(2);
                 while let Some(dir) = t.next() {
@@ -551,11 +552,11 @@ impl<'a> Attribute<'a> {
                 }
                 Attribute::Simulcast(Simulcast { lists })
             }
-            "sctp-port" => Attribute::SctpPort(int(v, "sctp-port", PORT)?),
-            "max-message-size" => {
+            N::SctpPort => Attribute::SctpPort(int(v, "sctp-port", PORT)?),
+            N::MaxMessageSize => {
                 Attribute::MaxMessageSize(int(v, "max-message-size", "an integer number of bytes")?)
             }
-            "sctpmap" => {
+            N::Sctpmap => {
                 let mut t = Tokens::new(v);
                 let port = int(t.expect("sctpmap port", PORT)?, "sctpmap port", PORT)?;
                 let app = t.expect("sctpmap application", "webrtc-datachannel")?;
@@ -566,9 +567,9 @@ impl<'a> Attribute<'a> {
                 end(&mut t, "sctpmap")?;
                 Attribute::Sctpmap(Sctpmap { port, app: b(app), streams })
             }
-            "ptime" => Attribute::Ptime(b(decimal(v, "ptime")?)),
-            "maxptime" => Attribute::Maxptime(b(decimal(v, "maxptime")?)),
-            "crypto" => {
+            N::Ptime => Attribute::Ptime(b(decimal(v, "ptime")?)),
+            N::Maxptime => Attribute::Maxptime(b(decimal(v, "maxptime")?)),
+            N::Crypto => {
                 let mut t = Tokens::new(v);
                 let tag =
                     int(t.expect("crypto tag", "an integer")?, "crypto tag", "an integer 1..=999999999")?;
@@ -755,6 +756,94 @@ impl fmt::Display for Attribute<'_> {
                 write!(f, "{name}:{} {} {}", c.tag, c.suite, c.key_params)?;
                 c.session_params.iter().try_for_each(|p| write!(f, " {p}"))
             }
+        }
+    }
+}
+
+/// The attribute names this crate types, found by length first so that a
+/// name is compared with at most a few candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Candidate,
+    EndOfCandidates,
+    IceUfrag,
+    IcePwd,
+    IceOptions,
+    IceLite,
+    Fingerprint,
+    Setup,
+    Mid,
+    Group,
+    MsidSemantic,
+    Msid,
+    Rtpmap,
+    Fmtp,
+    RtcpFb,
+    Rtcp,
+    RtcpMux,
+    RtcpMuxOnly,
+    RtcpRsize,
+    Extmap,
+    ExtmapAllowMixed,
+    Ssrc,
+    SsrcGroup,
+    Rid,
+    Simulcast,
+    SctpPort,
+    MaxMessageSize,
+    Sctpmap,
+    Sendrecv,
+    Sendonly,
+    Recvonly,
+    Inactive,
+    Ptime,
+    Maxptime,
+    Crypto,
+    Unknown,
+}
+
+impl Name {
+    #[inline(always)]
+    fn of(name: &str) -> Name {
+        let n = name.as_bytes();
+        let is = |known: &[u8]| n == known;
+        match n.len() {
+            3 if is(b"mid") => Name::Mid,
+            3 if is(b"rid") => Name::Rid,
+            4 if is(b"fmtp") => Name::Fmtp,
+            4 if is(b"ssrc") => Name::Ssrc,
+            4 if is(b"rtcp") => Name::Rtcp,
+            4 if is(b"msid") => Name::Msid,
+            5 if is(b"setup") => Name::Setup,
+            5 if is(b"group") => Name::Group,
+            5 if is(b"ptime") => Name::Ptime,
+            6 if is(b"rtpmap") => Name::Rtpmap,
+            6 if is(b"extmap") => Name::Extmap,
+            6 if is(b"crypto") => Name::Crypto,
+            7 if is(b"rtcp-fb") => Name::RtcpFb,
+            7 if is(b"ice-pwd") => Name::IcePwd,
+            7 if is(b"sctpmap") => Name::Sctpmap,
+            8 if is(b"rtcp-mux") => Name::RtcpMux,
+            8 if is(b"sendrecv") => Name::Sendrecv,
+            8 if is(b"sendonly") => Name::Sendonly,
+            8 if is(b"recvonly") => Name::Recvonly,
+            8 if is(b"inactive") => Name::Inactive,
+            8 if is(b"ice-lite") => Name::IceLite,
+            8 if is(b"maxptime") => Name::Maxptime,
+            9 if is(b"candidate") => Name::Candidate,
+            9 if is(b"ice-ufrag") => Name::IceUfrag,
+            9 if is(b"simulcast") => Name::Simulcast,
+            9 if is(b"sctp-port") => Name::SctpPort,
+            10 if is(b"rtcp-rsize") => Name::RtcpRsize,
+            10 if is(b"ssrc-group") => Name::SsrcGroup,
+            11 if is(b"ice-options") => Name::IceOptions,
+            11 if is(b"fingerprint") => Name::Fingerprint,
+            13 if is(b"msid-semantic") => Name::MsidSemantic,
+            13 if is(b"rtcp-mux-only") => Name::RtcpMuxOnly,
+            16 if is(b"max-message-size") => Name::MaxMessageSize,
+            17 if is(b"end-of-candidates") => Name::EndOfCandidates,
+            18 if is(b"extmap-allow-mixed") => Name::ExtmapAllowMixed,
+            _ => Name::Unknown,
         }
     }
 }
