@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
-use crate::lex::{Tokens, int, is_token, token};
+use crate::lex::{is_token, token};
 
 /// A candidate's connection address (RFC 8839 §5.1 `connection-address`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -39,7 +39,12 @@ impl<'a> Address<'a> {
     pub(crate) fn parse_field(s: &'a str, field: &'static str) -> Result<Self, FieldError> {
         const EXPECTED: &str = "an IPv4 or IPv6 address, or a domain name";
         let b = s.as_bytes();
-        if let Ok(ip) = s.parse::<IpAddr>() {
+        if let Some(ip) = parse_ipv4(b) {
+            return Ok(Address::Ip(IpAddr::V4(ip)));
+        }
+        if s.contains(':')
+            && let Ok(ip) = s.parse::<IpAddr>()
+        {
             return Ok(Address::Ip(ip));
         }
         let valid_name = !b.is_empty()
@@ -208,6 +213,32 @@ pub struct Candidate<'a> {
     pub extensions: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+/// Parses a dotted-quad IPv4 address (no leading zeros, as `Ipv4Addr`'s parser).
+#[inline]
+fn parse_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut n: u16 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            n = n * 10 + u16::from(b[i] - b'0');
+            i += 1;
+        }
+        if i == start || n > 255 || (b[start] == b'0' && i - start > 1) {
+            return None;
+        }
+        *octet = n as u8;
+    }
+    (i == b.len()).then(|| std::net::Ipv4Addr::from(octets))
+}
+
 fn is_ice_chars(s: &str) -> bool {
     // ice-char = ALPHA / DIGIT / "+" / "/"
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
@@ -225,9 +256,10 @@ impl<'a> Candidate<'a> {
 
     /// Parses the value after `a=candidate:`.
     pub(crate) fn parse_value(s: &'a str) -> Result<Self, FieldError> {
-        let mut t = Tokens::new(s);
-        let foundation = t.expect("candidate foundation", "1 to 32 ice-chars")?;
-        if foundation.len() > 32 || !is_ice_chars(foundation) {
+        // One pass over the bytes: numbers are converted while they are scanned.
+        let mut cur = Cursor::new(s);
+        let foundation = cur.token();
+        if foundation.is_empty() || foundation.len() > 32 || !is_ice_chars(foundation) {
             return Err(FieldError::new(
                 "candidate foundation",
                 "1 to 32 ice-chars (ALPHA / DIGIT / + / /)",
@@ -235,25 +267,27 @@ impl<'a> Candidate<'a> {
             ));
         }
         const COMPONENT: &str = "an integer 1..=256";
-        let component: u16 =
-            int(t.expect("candidate component", COMPONENT)?, "candidate component", COMPONENT)?;
-        if component == 0 || component > 256 {
-            return Err(FieldError::new("candidate component", COMPONENT, &component.to_string()));
+        let component = cur.number("candidate component", COMPONENT, 256)?;
+        if component == 0 {
+            return Err(FieldError::new("candidate component", COMPONENT, "0"));
         }
-        let transport = t.expect("candidate transport", "UDP, TCP or a token")?;
+        let transport = cur.token();
+        if transport.is_empty() {
+            return Err(FieldError::new("candidate transport", "UDP, TCP or a token", ""));
+        }
         const PRIORITY: &str = "an integer 0..=4294967295";
-        let priority = int(t.expect("candidate priority", PRIORITY)?, "candidate priority", PRIORITY)?;
-        let address = Address::parse(t.expect("candidate address", "an IP address or a domain name")?)?;
+        let priority = cur.number("candidate priority", PRIORITY, u32::MAX.into())? as u32;
+        let address = Address::parse(cur.token())?;
         const PORT: &str = "an integer 0..=65535";
-        let port = int(t.expect("candidate port", PORT)?, "candidate port", PORT)?;
-        let typ = t.expect("candidate `typ`", "`typ`")?;
+        let port = cur.number("candidate port", PORT, u16::MAX.into())? as u16;
+        let typ = cur.token();
         if typ != "typ" {
             return Err(FieldError::new("candidate `typ`", "`typ`", typ));
         }
-        let kind = CandidateType::parse(t.expect("candidate type", "host, srflx, prflx or relay")?)?;
+        let kind = CandidateType::parse(cur.token())?;
         let mut c = Candidate {
             foundation: Cow::Borrowed(foundation),
-            component,
+            component: component as u16,
             transport: Cow::Borrowed(transport),
             priority,
             address,
@@ -268,33 +302,43 @@ impl<'a> Candidate<'a> {
             network_cost: None,
             extensions: Vec::new(),
         };
-        while let Some(name) = t.next() {
-            let value = t
-                .next()
-                .ok_or_else(|| FieldError::new("candidate extension", "a name followed by a value", name))?;
+        const U32: &str = "an integer 0..=4294967295";
+        loop {
+            let name = cur.token();
+            if name.is_empty() {
+                return Ok(c);
+            }
+            let u32_max = u64::from(u32::MAX);
             match name {
-                "raddr" => c.related_address = Some(Address::parse_field(value, "candidate raddr")?),
-                "rport" => c.related_port = Some(int(value, "candidate rport", PORT)?),
-                "tcptype" => c.tcp_type = Some(TcpType::parse(value)?),
-                "generation" => {
-                    c.generation = Some(int(value, "candidate generation", "an integer 0..=4294967295")?)
+                "raddr" => c.related_address = Some(Address::parse_field(cur.token(), "candidate raddr")?),
+                "rport" => {
+                    c.related_port = Some(cur.number("candidate rport", PORT, u16::MAX.into())? as u16)
                 }
-                "ufrag" => c.ufrag = Some(Cow::Borrowed(value)),
-                "network-id" => {
-                    c.network_id = Some(int(value, "candidate network-id", "an integer 0..=4294967295")?)
-                }
+                "tcptype" => c.tcp_type = Some(TcpType::parse(cur.token())?),
+                "generation" => c.generation = Some(cur.number("candidate generation", U32, u32_max)? as u32),
+                "network-id" => c.network_id = Some(cur.number("candidate network-id", U32, u32_max)? as u32),
                 "network-cost" => {
-                    c.network_cost = Some(int(value, "candidate network-cost", "an integer 0..=4294967295")?)
+                    c.network_cost = Some(cur.number("candidate network-cost", U32, u32_max)? as u32)
                 }
                 _ => {
-                    if !is_token(name) {
+                    let value = cur.token();
+                    if value.is_empty() {
+                        return Err(FieldError::new(
+                            "candidate extension",
+                            "a name followed by a value",
+                            name,
+                        ));
+                    }
+                    if name == "ufrag" {
+                        c.ufrag = Some(Cow::Borrowed(value));
+                    } else if is_token(name) {
+                        c.extensions.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+                    } else {
                         return Err(FieldError::new("candidate extension name", "a token", name));
                     }
-                    c.extensions.push((Cow::Borrowed(name), Cow::Borrowed(value)));
                 }
             }
         }
-        Ok(c)
     }
 
     /// The transport, compared case-insensitively.
@@ -493,5 +537,57 @@ mod tests {
         let back: IceCandidateInit = serde_json::from_str(&json).unwrap();
         assert_eq!(back.parse_candidate().unwrap(), Some(c));
         assert_eq!(IceCandidateInit::end_of_candidates(Some("0"), None).parse_candidate(), Ok(None));
+    }
+}
+
+/// A position in a candidate's text, for the one-pass parser.
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor { text, at: 0 }
+    }
+
+    /// The next blank-separated token, or `""` at the end.
+    #[inline(always)]
+    fn token(&mut self) -> &'a str {
+        let b = self.text.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+            i += 1;
+        }
+        self.at = i;
+        // `start` and `i` border ASCII blanks or the ends of the text: char boundaries.
+        self.text.get(start..i).unwrap_or_default()
+    }
+
+    /// The next token as a decimal integer no greater than `max`.
+    #[inline(always)]
+    fn number(&mut self, field: &'static str, expected: &'static str, max: u64) -> Result<u64, FieldError> {
+        let b = self.text.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        let mut n: u64 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 19 {
+            n = n * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        let ends = i == b.len() || b[i] == b' ' || b[i] == b'\t';
+        if i == start || !ends || n > max {
+            self.at = start;
+            return Err(FieldError::new(field, expected, self.token()));
+        }
+        self.at = i;
+        Ok(n)
     }
 }
