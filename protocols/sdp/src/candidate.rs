@@ -482,6 +482,58 @@ impl IceCandidateInit {
     }
 }
 
+/// A position in a candidate's text, for the one-pass parser.
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor { text, at: 0 }
+    }
+
+    /// The next blank-separated token, or `""` at the end.
+    #[inline(always)]
+    fn token(&mut self) -> &'a str {
+        let b = self.text.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+            i += 1;
+        }
+        self.at = i;
+        // `start` and `i` border ASCII blanks or the ends of the text: char boundaries.
+        self.text.get(start..i).unwrap_or_default()
+    }
+
+    /// The next token as a decimal integer no greater than `max`.
+    #[inline(always)]
+    fn number(&mut self, field: &'static str, expected: &'static str, max: u64) -> Result<u64, FieldError> {
+        let b = self.text.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+            i += 1;
+        }
+        let start = i;
+        let mut n: u64 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 19 {
+            n = n * 10 + u64::from(b[i] - b'0');
+            i += 1;
+        }
+        let ends = i == b.len() || b[i] == b' ' || b[i] == b'\t';
+        if i == start || !ends || n > max {
+            self.at = start;
+            return Err(FieldError::new(field, expected, self.token()));
+        }
+        self.at = i;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,57 +589,5 @@ mod tests {
         let back: IceCandidateInit = serde_json::from_str(&json).unwrap();
         assert_eq!(back.parse_candidate().unwrap(), Some(c));
         assert_eq!(IceCandidateInit::end_of_candidates(Some("0"), None).parse_candidate(), Ok(None));
-    }
-}
-
-/// A position in a candidate's text, for the one-pass parser.
-struct Cursor<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn new(text: &'a str) -> Self {
-        Cursor { text, at: 0 }
-    }
-
-    /// The next blank-separated token, or `""` at the end.
-    #[inline(always)]
-    fn token(&mut self) -> &'a str {
-        let b = self.text.as_bytes();
-        let mut i = self.at;
-        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-            i += 1;
-        }
-        self.at = i;
-        // `start` and `i` border ASCII blanks or the ends of the text: char boundaries.
-        self.text.get(start..i).unwrap_or_default()
-    }
-
-    /// The next token as a decimal integer no greater than `max`.
-    #[inline(always)]
-    fn number(&mut self, field: &'static str, expected: &'static str, max: u64) -> Result<u64, FieldError> {
-        let b = self.text.as_bytes();
-        let mut i = self.at;
-        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-            i += 1;
-        }
-        let start = i;
-        let mut n: u64 = 0;
-        while i < b.len() && b[i].is_ascii_digit() && i - start < 19 {
-            n = n * 10 + u64::from(b[i] - b'0');
-            i += 1;
-        }
-        let ends = i == b.len() || b[i] == b' ' || b[i] == b'\t';
-        if i == start || !ends || n > max {
-            self.at = start;
-            return Err(FieldError::new(field, expected, self.token()));
-        }
-        self.at = i;
-        Ok(n)
     }
 }
