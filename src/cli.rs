@@ -17,6 +17,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the gateway: HTTP and the browser WebSocket endpoint (`/ws`), with
+    /// embedded defaults (no config file, no external server needed).
+    Serve(ServeArgs),
     /// Parse a session description (SDP) and print it back, or as JSON.
     ///
     /// Exits with status 1 and one `error:` line naming the line number when
@@ -54,5 +57,73 @@ pub fn sdp_command(path: &std::path::Path, json: bool) -> Result<String, String>
             .map_err(|e| e.to_string())
     } else {
         Ok(desc.to_sdp())
+    }
+}
+
+/// Flags of `switchboard serve`; each also comes from a `SWITCHBOARD_*` variable.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Read settings from this TOML file (`switchboard.toml`); flags and variables override it.
+    #[arg(long, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address for HTTP and WebSocket [default: 0.0.0.0:8080].
+    #[arg(long, env = "SWITCHBOARD_HTTP")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Largest message a browser may send, in bytes [default: 65536].
+    #[arg(long, env = "SWITCHBOARD_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Most peers in one room [default: 100].
+    #[arg(long, env = "SWITCHBOARD_MAX_ROOM_PEERS")]
+    pub max_room_peers: Option<usize>,
+    /// Messages per second a connection may send on average [default: 100].
+    #[arg(long, env = "SWITCHBOARD_RATE_PER_SECOND")]
+    pub rate_per_second: Option<u32>,
+    /// Messages a connection may send in a burst [default: 200].
+    #[arg(long, env = "SWITCHBOARD_RATE_BURST")]
+    pub rate_burst: Option<u32>,
+    /// Seconds between server pings [default: 10].
+    #[arg(long, env = "SWITCHBOARD_PING_INTERVAL_SECS")]
+    pub ping_interval_secs: Option<u64>,
+    /// Seconds of silence after which a peer counts as gone [default: 30].
+    #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Log format: `text` or `json` (the level comes from `RUST_LOG`, default `info`).
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+impl ServeArgs {
+    /// Merges defaults, the config file, then these flags (and variables).
+    pub fn to_config(&self) -> Result<crate::config::Config, String> {
+        use std::time::Duration;
+        let mut config = crate::config::Config::default();
+        if let Some(path) = &self.config {
+            crate::config::FileConfig::load(path)?.apply(&mut config)?;
+        }
+        if let Some(v) = self.http {
+            config.http = v;
+        }
+        if let Some(v) = self.max_message_bytes {
+            config.hub.max_message_bytes = v;
+        }
+        if let Some(v) = self.max_room_peers {
+            config.hub.max_room_peers = v;
+        }
+        if let Some(v) = self.rate_per_second {
+            config.hub.rate_per_second = v;
+        }
+        if let Some(v) = self.rate_burst {
+            config.hub.rate_burst = v;
+        }
+        if let Some(v) = self.ping_interval_secs {
+            config.ping_interval = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = self.idle_timeout_secs {
+            config.idle_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = &self.log_format {
+            config.log_json = crate::config::parse_log_format(v)?;
+        }
+        Ok(config)
     }
 }

@@ -1,7 +1,9 @@
-//! Switchboard's runtime: the command-line interface and, in later
-//! versions, the listeners and the task that drives the bridge. The
-//! protocol logic lives in the sans-IO crates under `protocols/`.
+//! Switchboard's runtime: the command-line interface, the configuration and
+//! the server (listeners and connection tasks around the sans-IO protocol
+//! crates under `protocols/`).
 
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod config;
+pub mod runtime;

@@ -16,10 +16,38 @@ fn main() -> ExitCode {
                 let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
+            Err(e) => fail(&e),
         },
+        Command::Serve(args) => {
+            let config = match args.to_config() {
+                Ok(config) => config,
+                Err(e) => return fail(&e),
+            };
+            init_logging(config.log_json);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return fail(&format!("starting the runtime: {e}")),
+            };
+            match runtime.block_on(switchboard::runtime::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }

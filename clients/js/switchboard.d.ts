@@ -1,0 +1,42 @@
+// Types of the Switchboard browser client (clients/js/switchboard.js), protocol v1.
+
+export interface IceServer { urls: string[]; username?: string; credential?: string }
+export interface Welcome { type: 'welcome'; id: string; iceServers: IceServer[] }
+export interface CallOptions { audio?: boolean; video?: boolean; data?: boolean; stream?: MediaStream }
+
+export function defaultUrl(): string;
+
+export class SwitchboardError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string);
+}
+
+export class Switchboard extends EventTarget {
+  constructor(url?: string, options?: { reconnect?: boolean });
+  readonly url: string;
+  reconnect: boolean;
+  id: string | null;
+  iceServers: IceServer[];
+  name: string | null;
+  rooms: Set<string>;
+  calls: Map<string, Call>;
+  connect(): Promise<Welcome>;
+  close(): void;
+  send(message: object): void;
+  register(name: string): Promise<void>;
+  join(room: string): Promise<string[]>;
+  leave(room: string): Promise<void>;
+  call(address: string, options?: CallOptions): Promise<Call>;
+}
+
+export class Call extends EventTarget {
+  readonly session: string;
+  readonly remote: string;
+  remoteName: string | null;
+  readonly pc: RTCPeerConnection;
+  dataChannel: RTCDataChannel | null;
+  localStream: MediaStream | null;
+  ended: boolean;
+  answer(options?: CallOptions): Promise<void>;
+  hangup(reason?: string): void;
+}

@@ -1,0 +1,512 @@
+//! The signaling hub: peers, names, rooms and call sessions.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+use switchboard_sdp::{IceCandidateInit, SdpOffer, SessionDescription};
+
+use crate::messages::{ErrorCode, ErrorMessage, IceServer, Notice, RawMessage, Relayed, Welcome};
+use crate::rate::TokenBucket;
+
+/// A connection's id, chosen by the runtime (random, so that ids cannot be guessed).
+/// Written as 16 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+impl PeerId {
+    /// Parses the 16-hex-digit form.
+    pub fn parse(s: &str) -> Option<PeerId> {
+        (s.len() == 16 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| u64::from_str_radix(s, 16).ok().map(PeerId))
+            .flatten()
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// Limits of the hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Largest accepted message, in bytes of JSON text.
+    pub max_message_bytes: usize,
+    /// Most peers in one room.
+    pub max_room_peers: usize,
+    /// Messages a connection may send at once.
+    pub rate_burst: u32,
+    /// Messages a connection may send per second on average.
+    pub rate_per_second: u32,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig { max_message_bytes: 64 * 1024, max_room_peers: 100, rate_burst: 200, rate_per_second: 100 }
+    }
+}
+
+/// Something for the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send `text` as one WebSocket text frame to peer `to`.
+    Send {
+        /// The receiving connection.
+        to: PeerId,
+        /// One JSON object.
+        text: String,
+    },
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    /// Peers connected now.
+    pub peers: usize,
+    /// Rooms with at least one peer.
+    pub rooms: usize,
+    /// Call sessions in progress.
+    pub sessions: usize,
+    /// Messages received from peers.
+    pub messages_received: u64,
+    /// Offers, answers, candidates and hangups relayed to another peer.
+    pub messages_relayed: u64,
+    /// `error` replies sent.
+    pub errors: u64,
+}
+
+struct Peer {
+    id: String,
+    name: Option<String>,
+    rooms: Vec<String>,
+    sessions: Vec<String>,
+    bucket: TokenBucket,
+}
+
+struct Session {
+    offerer: PeerId,
+    answerer: PeerId,
+    /// Who sent the offer awaiting an answer, and its media types in order.
+    pending: Option<(PeerId, Vec<String>)>,
+}
+
+impl Session {
+    fn other(&self, p: PeerId) -> Option<PeerId> {
+        if p == self.offerer {
+            Some(self.answerer)
+        } else if p == self.answerer {
+            Some(self.offerer)
+        } else {
+            None
+        }
+    }
+}
+
+/// The state machine behind `/ws` (see the crate documentation).
+pub struct Hub {
+    config: HubConfig,
+    peers: HashMap<PeerId, Peer>,
+    names: HashMap<String, PeerId>,
+    rooms: HashMap<String, Vec<PeerId>>,
+    sessions: HashMap<String, Session>,
+    out: VecDeque<Output>,
+    stats: HubStats,
+}
+
+/// A refused request: its code and a sentence for people.
+struct Refusal(ErrorCode, String);
+
+fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal(code, message.into()))
+}
+
+fn required<'v, T: ?Sized>(v: Option<&'v T>, field: &str, kind: &str) -> Result<&'v T, Refusal> {
+    v.ok_or_else(|| Refusal(ErrorCode::MissingField, format!("`{kind}` needs a `{field}` field")))
+}
+
+/// Names are addresses: letters, digits and `._-`, 1 to 64 of them.
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Rooms: 1 to 128 bytes without control characters.
+fn valid_room(room: &str) -> bool {
+    (1..=128).contains(&room.len()) && !room.chars().any(char::is_control)
+}
+
+/// Session ids: 1 to 128 bytes without control characters.
+fn valid_session(sid: &str) -> bool {
+    (1..=128).contains(&sid.len()) && !sid.chars().any(char::is_control)
+}
+
+/// The media types of a description's sections, in order.
+fn media_kinds(desc: &SessionDescription<'_>) -> Vec<String> {
+    desc.media.iter().map(|m| m.line.media.to_string()).collect()
+}
+
+impl Hub {
+    /// A hub with no peers.
+    pub fn new(config: HubConfig) -> Self {
+        Hub {
+            config,
+            peers: HashMap::new(),
+            names: HashMap::new(),
+            rooms: HashMap::new(),
+            sessions: HashMap::new(),
+            out: VecDeque::new(),
+            stats: HubStats::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// Counters and gauges.
+    pub fn stats(&self) -> HubStats {
+        HubStats {
+            peers: self.peers.len(),
+            rooms: self.rooms.len(),
+            sessions: self.sessions.len(),
+            ..self.stats
+        }
+    }
+
+    /// The next thing to send, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn send(&mut self, to: PeerId, message: &impl Serialize) {
+        // Serializing these plain structs cannot fail.
+        if let Ok(text) = serde_json::to_string(message) {
+            self.out.push_back(Output::Send { to, text });
+        }
+    }
+
+    fn error(&mut self, to: PeerId, code: ErrorCode, message: &str, reference: Option<&Value>) {
+        self.stats.errors += 1;
+        self.send(to, &ErrorMessage { kind: "error", code: code.as_str(), message, reference });
+    }
+
+    /// A new connection `id`; queues its `welcome` with `ice_servers`.
+    /// An id already connected is replaced (its old connection is forgotten first).
+    pub fn connect(&mut self, id: PeerId, now: Instant, ice_servers: &[IceServer]) {
+        if self.peers.contains_key(&id) {
+            self.disconnect(id);
+        }
+        let text = id.to_string();
+        self.send(id, &Welcome { kind: "welcome", id: &text, ice_servers });
+        let bucket = TokenBucket::new(self.config.rate_burst, now);
+        self.peers.insert(id, Peer { id: text, name: None, rooms: Vec::new(), sessions: Vec::new(), bucket });
+    }
+
+    /// The connection `id` is gone: its rooms, sessions and name are released,
+    /// and the peers that shared them are told.
+    pub fn disconnect(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.remove(&id) else { return };
+        if let Some(name) = &peer.name {
+            self.names.remove(name);
+        }
+        for sid in &peer.sessions {
+            self.end_session(sid, id, "peer-disconnected");
+        }
+        for room in &peer.rooms {
+            self.remove_from_room(room, id, &peer.id);
+        }
+    }
+
+    fn end_session(&mut self, sid: &str, by: PeerId, reason: &str) {
+        let Some(session) = self.sessions.remove(sid) else { return };
+        let Some(other) = session.other(by) else { return };
+        let from = self.peers.get(&by).map(|p| p.id.clone()).unwrap_or_else(|| by.to_string());
+        if let Some(peer) = self.peers.get_mut(&other) {
+            peer.sessions.retain(|s| s != sid);
+        }
+        if let Some(peer) = self.peers.get_mut(&by) {
+            peer.sessions.retain(|s| s != sid);
+        }
+        self.stats.messages_relayed += 1;
+        let relayed = Relayed {
+            kind: "hangup",
+            from: &from,
+            from_name: None,
+            session: sid,
+            sdp: None,
+            candidate: None,
+            reason: Some(reason),
+        };
+        self.send(other, &relayed);
+    }
+
+    fn remove_from_room(&mut self, room: &str, id: PeerId, id_text: &str) {
+        let Some(members) = self.rooms.get_mut(room) else { return };
+        members.retain(|p| *p != id);
+        let members = members.clone();
+        if members.is_empty() {
+            self.rooms.remove(room);
+        }
+        for member in members {
+            let notice = Notice { room: Some(room), peer: Some(id_text), ..Notice::new("peer-left") };
+            self.send(member, &notice);
+        }
+    }
+
+    /// A binary frame from peer `from`: the protocol is text only.
+    pub fn handle_binary(&mut self, from: PeerId) {
+        if self.peers.contains_key(&from) {
+            self.stats.messages_received += 1;
+            self.error(
+                from,
+                ErrorCode::BadJson,
+                "binary frames are not part of the protocol: send JSON text",
+                None,
+            );
+        }
+    }
+
+    /// One text frame from peer `from`.
+    pub fn handle_text(&mut self, from: PeerId, text: &str, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&from) else { return };
+        self.stats.messages_received += 1;
+        let (burst, rate) = (self.config.rate_burst, self.config.rate_per_second);
+        if !peer.bucket.take(now, burst, rate) {
+            let msg = format!("more than {rate} messages per second; this one was dropped");
+            return self.error(from, ErrorCode::RateLimited, &msg, None);
+        }
+        if text.len() > self.config.max_message_bytes {
+            let msg = format!(
+                "message of {} bytes is over the limit of {}",
+                text.len(),
+                self.config.max_message_bytes
+            );
+            return self.error(from, ErrorCode::TooLarge, &msg, None);
+        }
+        // Serde would also read a struct from a JSON array, positionally: refuse anything but an object.
+        if !text.trim_start().starts_with('{') {
+            return self.error(from, ErrorCode::BadJson, "a message is one JSON object", None);
+        }
+        let raw: RawMessage<'_> = match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // Tell a well-formed object with a mistyped field from text that is not JSON.
+                let code = match serde_json::from_str::<serde_json::Map<String, Value>>(text) {
+                    Ok(_) => ErrorCode::MissingField,
+                    Err(_) => ErrorCode::BadJson,
+                };
+                return self.error(from, code, &format!("not a valid message: {e}"), None);
+            }
+        };
+        if let Err(Refusal(code, message)) = self.dispatch(from, &raw) {
+            self.error(from, code, &message, raw.reference.as_ref());
+        }
+    }
+
+    fn dispatch(&mut self, from: PeerId, m: &RawMessage<'_>) -> Result<(), Refusal> {
+        let kind = required(m.kind.as_deref(), "type", "message")?;
+        let reference = m.reference.as_ref();
+        match kind {
+            "register" => self.register(from, required(m.name.as_deref(), "name", kind)?, reference),
+            "join" => self.join(from, required(m.room.as_deref(), "room", kind)?, reference),
+            "leave" => self.leave(from, required(m.room.as_deref(), "room", kind)?, reference),
+            "offer" => {
+                let to = required(m.to.as_deref(), "to", kind)?;
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                self.offer(from, to, sid, required(m.sdp.as_deref(), "sdp", kind)?)
+            }
+            "answer" => {
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                self.answer(from, sid, required(m.sdp.as_deref(), "sdp", kind)?)
+            }
+            "candidate" => {
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                self.candidate(from, sid, required(m.candidate.as_ref(), "candidate", kind)?)
+            }
+            "hangup" => {
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                self.party_session(from, sid)?;
+                self.end_session(sid, from, m.reason.as_deref().unwrap_or("normal"));
+                Ok(())
+            }
+            "ping" => {
+                self.send(from, &Notice { reference, ..Notice::new("pong") });
+                Ok(())
+            }
+            other => refuse(ErrorCode::UnknownType, format!("unknown message type `{other}`")),
+        }
+    }
+
+    fn register(&mut self, from: PeerId, name: &str, reference: Option<&Value>) -> Result<(), Refusal> {
+        if !valid_name(name) {
+            return refuse(ErrorCode::BadValue, "a name is 1 to 64 letters, digits, `.`, `_` or `-`");
+        }
+        match self.names.get(name) {
+            Some(owner) if *owner != from => {
+                return refuse(ErrorCode::NameTaken, format!("`{name}` is registered by another peer"));
+            }
+            _ => {}
+        }
+        let peer = self.peers.get_mut(&from).expect("dispatch runs for connected peers");
+        if let Some(old) = peer.name.replace(name.to_owned())
+            && old != name
+        {
+            self.names.remove(&old);
+        }
+        self.names.insert(name.to_owned(), from);
+        self.send(from, &Notice { name: Some(name), reference, ..Notice::new("registered") });
+        Ok(())
+    }
+
+    fn join(&mut self, from: PeerId, room: &str, reference: Option<&Value>) -> Result<(), Refusal> {
+        if !valid_room(room) {
+            return refuse(ErrorCode::BadValue, "a room name is 1 to 128 bytes without control characters");
+        }
+        let members = self.rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        let already = members.contains(&from);
+        if !already && members.len() >= self.config.max_room_peers {
+            return refuse(ErrorCode::RoomFull, format!("room `{room}` has {} peers", members.len()));
+        }
+        let others: Vec<PeerId> = members.iter().copied().filter(|p| *p != from).collect();
+        let id_text = self.peers[&from].id.clone();
+        if !already {
+            self.rooms.entry(room.to_owned()).or_default().push(from);
+            self.peers.get_mut(&from).expect("connected").rooms.push(room.to_owned());
+        }
+        let names: Vec<String> = others.iter().map(|p| p.to_string()).collect();
+        let peers = names.iter().map(String::as_str).collect();
+        self.send(from, &Notice { room: Some(room), peers: Some(peers), reference, ..Notice::new("joined") });
+        if !already {
+            for other in others {
+                self.send(
+                    other,
+                    &Notice { room: Some(room), peer: Some(&id_text), ..Notice::new("peer-joined") },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self, from: PeerId, room: &str, reference: Option<&Value>) -> Result<(), Refusal> {
+        let peer = self.peers.get_mut(&from).expect("connected");
+        let Some(at) = peer.rooms.iter().position(|r| r == room) else {
+            return refuse(ErrorCode::NotInRoom, format!("not in room `{room}`"));
+        };
+        peer.rooms.swap_remove(at);
+        let id_text = peer.id.clone();
+        self.remove_from_room(room, from, &id_text);
+        self.send(from, &Notice { room: Some(room), reference, ..Notice::new("left") });
+        Ok(())
+    }
+
+    /// Resolves `to`: a peer id, else a registered name.
+    fn resolve(&self, to: &str) -> Option<PeerId> {
+        PeerId::parse(to).filter(|p| self.peers.contains_key(p)).or_else(|| self.names.get(to).copied())
+    }
+
+    fn party_session(&self, from: PeerId, sid: &str) -> Result<&Session, Refusal> {
+        match self.sessions.get(sid) {
+            Some(s) if s.other(from).is_some() => Ok(s),
+            _ => refuse(ErrorCode::UnknownSession, format!("no session `{sid}` of yours")),
+        }
+    }
+
+    fn relay(
+        &mut self,
+        from: PeerId,
+        to: PeerId,
+        kind: &'static str,
+        sid: &str,
+        sdp: Option<&str>,
+        candidate: Option<&Value>,
+    ) {
+        let sender = &self.peers[&from];
+        let (id, name) = (sender.id.clone(), sender.name.clone());
+        self.stats.messages_relayed += 1;
+        let relayed = Relayed {
+            kind,
+            from: &id,
+            from_name: name.as_deref(),
+            session: sid,
+            sdp,
+            candidate,
+            reason: None,
+        };
+        self.send(to, &relayed);
+    }
+
+    fn offer(&mut self, from: PeerId, to: &str, sid: &str, sdp: &str) -> Result<(), Refusal> {
+        if !valid_session(sid) {
+            return refuse(ErrorCode::BadValue, "a session id is 1 to 128 bytes without control characters");
+        }
+        let offer =
+            SdpOffer::parse(sdp).map_err(|e| Refusal(ErrorCode::InvalidSdp, format!("offer SDP: {e}")))?;
+        let kinds = media_kinds(offer.description());
+        let target = match self.sessions.get(sid) {
+            // A new offer in a session of this peer: renegotiation, to the other party.
+            Some(session) => match session.other(from) {
+                Some(other) => other,
+                None => return refuse(ErrorCode::SessionExists, format!("session `{sid}` is in use")),
+            },
+            None => {
+                let Some(target) = self.resolve(to) else {
+                    return refuse(ErrorCode::UnknownTarget, format!("no peer or registered name `{to}`"));
+                };
+                if target == from {
+                    return refuse(ErrorCode::NotAllowed, "a peer cannot call itself");
+                }
+                self.sessions
+                    .insert(sid.to_owned(), Session { offerer: from, answerer: target, pending: None });
+                for p in [from, target] {
+                    self.peers.get_mut(&p).expect("connected").sessions.push(sid.to_owned());
+                }
+                target
+            }
+        };
+        self.sessions.get_mut(sid).expect("inserted").pending = Some((from, kinds));
+        self.relay(from, target, "offer", sid, Some(sdp), None);
+        Ok(())
+    }
+
+    fn answer(&mut self, from: PeerId, sid: &str, sdp: &str) -> Result<(), Refusal> {
+        let session = self.party_session(from, sid)?;
+        let other = session.other(from).expect("a party");
+        let Some((offerer, kinds)) = &session.pending else {
+            return refuse(ErrorCode::NotAllowed, format!("session `{sid}` has no offer to answer"));
+        };
+        if *offerer == from {
+            return refuse(ErrorCode::NotAllowed, "a peer cannot answer its own offer");
+        }
+        let desc = SessionDescription::parse(sdp)
+            .map_err(|e| Refusal(ErrorCode::InvalidSdp, format!("answer SDP: {e}")))?;
+        let answered = media_kinds(&desc);
+        if &answered != kinds {
+            let msg = format!(
+                "the answer's media sections {answered:?} do not match the offer's {kinds:?} (RFC 3264 §6)"
+            );
+            return refuse(ErrorCode::InvalidSdp, msg);
+        }
+        self.sessions.get_mut(sid).expect("exists").pending = None;
+        self.relay(from, other, "answer", sid, Some(sdp), None);
+        Ok(())
+    }
+
+    fn candidate(&mut self, from: PeerId, sid: &str, candidate: &Value) -> Result<(), Refusal> {
+        let other = self.party_session(from, sid)?.other(from).expect("a party");
+        if !candidate.is_null() {
+            let init: IceCandidateInit = serde_json::from_value(candidate.clone())
+                .map_err(|e| Refusal(ErrorCode::InvalidCandidate, format!("candidate: {e}")))?;
+            if init.sdp_mid.is_none() && init.sdp_m_line_index.is_none() {
+                return refuse(ErrorCode::InvalidCandidate, "a candidate needs `sdpMid` or `sdpMLineIndex`");
+            }
+            init.parse_candidate()
+                .map_err(|e| Refusal(ErrorCode::InvalidCandidate, format!("candidate: {e}")))?;
+        }
+        self.relay(from, other, "candidate", sid, None, Some(candidate));
+        Ok(())
+    }
+}

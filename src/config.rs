@@ -1,0 +1,111 @@
+//! Settings: embedded defaults, then `switchboard.toml` (`--config`), then
+//! `SWITCHBOARD_*` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchboard_browser::{HubConfig, IceServer};
+
+/// Everything `switchboard serve` needs, after merging all sources.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where HTTP and WebSocket listen.
+    pub http: SocketAddr,
+    /// Limits of the signaling hub.
+    pub hub: HubConfig,
+    /// ICE servers advertised in `welcome`.
+    pub ice_servers: Vec<IceServer>,
+    /// How often the server pings each WebSocket.
+    pub ping_interval: Duration,
+    /// A connection silent for this long (no frame, no pong) is dropped.
+    pub idle_timeout: Duration,
+    /// Log lines as JSON objects instead of text.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            hub: HubConfig::default(),
+            ice_servers: Vec::new(),
+            ping_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            log_json: false,
+        }
+    }
+}
+
+/// The `switchboard.toml` file: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `http = "0.0.0.0:8080"`.
+    pub http: Option<SocketAddr>,
+    /// `max_message_bytes = 65536`.
+    pub max_message_bytes: Option<usize>,
+    /// `max_room_peers = 100`.
+    pub max_room_peers: Option<usize>,
+    /// `rate_burst = 200`.
+    pub rate_burst: Option<u32>,
+    /// `rate_per_second = 100`.
+    pub rate_per_second: Option<u32>,
+    /// `ping_interval_secs = 10`.
+    pub ping_interval_secs: Option<u64>,
+    /// `idle_timeout_secs = 30`.
+    pub idle_timeout_secs: Option<u64>,
+    /// `log_format = "json"` or `"text"`.
+    pub log_format: Option<String>,
+    /// `[[ice_servers]]` tables: `urls`, `username`, `credential`.
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML file; the error names the file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Applies the file's settings over `config`.
+    pub fn apply(self, config: &mut Config) -> Result<(), String> {
+        if let Some(v) = self.http {
+            config.http = v;
+        }
+        if let Some(v) = self.max_message_bytes {
+            config.hub.max_message_bytes = v;
+        }
+        if let Some(v) = self.max_room_peers {
+            config.hub.max_room_peers = v;
+        }
+        if let Some(v) = self.rate_burst {
+            config.hub.rate_burst = v;
+        }
+        if let Some(v) = self.rate_per_second {
+            config.hub.rate_per_second = v;
+        }
+        if let Some(v) = self.ping_interval_secs {
+            config.ping_interval = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = self.idle_timeout_secs {
+            config.idle_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = self.log_format {
+            config.log_json = parse_log_format(&v)?;
+        }
+        config.ice_servers.extend(self.ice_servers);
+        Ok(())
+    }
+}
+
+/// `text` or `json`.
+pub fn parse_log_format(s: &str) -> Result<bool, String> {
+    match s {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        other => Err(format!("log format `{other}`: expected `text` or `json`")),
+    }
+}

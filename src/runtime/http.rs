@@ -1,0 +1,77 @@
+//! HTTP routes: `/ws`, the JS client, the demo page, `/healthz`, `/metrics`.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use super::Shared;
+
+const CLIENT_JS: &str = include_str!("../../clients/js/switchboard.js");
+const CLIENT_DTS: &str = include_str!("../../clients/js/switchboard.d.ts");
+const DEMO_HTML: &str = include_str!("../../clients/js/demo.html");
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/ws", get(websocket))
+        .route("/", get(|| async { Html(DEMO_HTML) }))
+        .route(
+            "/switchboard.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CLIENT_JS) }),
+        )
+        .route(
+            "/switchboard.d.ts",
+            get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], CLIENT_DTS) }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(shared)
+}
+
+async fn websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    let limit = shared.config.hub.max_message_bytes;
+    // Messages up to 4x the limit are read and answered with `too-large`;
+    // beyond that the connection is closed by the WebSocket layer.
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(limit.saturating_mul(4))
+        .max_frame_size(limit.saturating_mul(4))
+        .on_upgrade(move |socket| super::ws::run(socket, shared))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let stats = shared.lock().hub.stats();
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_{name} {help}\n# TYPE switchboard_{name} {kind}\nswitchboard_{name} {value}"
+        );
+    };
+    metric("connections", "gauge", "WebSocket peers connected now.", stats.peers as u64);
+    metric(
+        "connections_total",
+        "counter",
+        "WebSocket peers accepted since start.",
+        shared.connections_total.load(Ordering::Relaxed),
+    );
+    metric("rooms", "gauge", "Rooms with at least one peer.", stats.rooms as u64);
+    metric("sessions", "gauge", "Call sessions in progress.", stats.sessions as u64);
+    metric("messages_received_total", "counter", "Messages received from peers.", stats.messages_received);
+    metric(
+        "messages_relayed_total",
+        "counter",
+        "Offers, answers, candidates and hangups relayed.",
+        stats.messages_relayed,
+    );
+    metric("errors_total", "counter", "Error replies sent.", stats.errors);
+    metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

@@ -1,0 +1,126 @@
+//! The server: HTTP and WebSocket listeners around the sans-IO hub.
+
+mod http;
+mod ws;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use switchboard_browser::{Hub, Output, PeerId};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+
+/// What a connection task is sent: a JSON text frame.
+pub(crate) type Outgoing = mpsc::Sender<String>;
+
+/// Frames queued for one slow connection before it is dropped.
+const QUEUE_PER_CONNECTION: usize = 256;
+
+/// The hub and the connections it talks to, behind one lock: every
+/// operation is short, and the relay path needs both.
+pub(crate) struct State {
+    pub hub: Hub,
+    pub connections: HashMap<PeerId, Outgoing>,
+}
+
+impl State {
+    /// Hands the hub's output to the connections. A connection whose queue
+    /// is full is dropped (its sender removed, so its task ends).
+    pub fn flush(&mut self) {
+        while let Some(Output::Send { to, text }) = self.hub.poll_output() {
+            if let Some(tx) = self.connections.get(&to)
+                && tx.try_send(text).is_err()
+            {
+                tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
+                self.connections.remove(&to);
+            }
+        }
+    }
+}
+
+/// Shared by every task of the server.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub state: Mutex<State>,
+    pub started: Instant,
+    pub connections_total: AtomicU64,
+    /// Set to true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    id_keys: std::hash::RandomState,
+}
+
+impl Shared {
+    /// A random-looking, unique peer id.
+    pub fn next_peer_id(&self) -> PeerId {
+        use std::hash::BuildHasher;
+        let n = self.connections_total.fetch_add(1, Ordering::Relaxed);
+        PeerId(self.id_keys.hash_one(n))
+    }
+
+    /// Locks the state; a poisoned lock (a panic elsewhere) is taken over, not propagated.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Binds the listener, serves until ctrl-c or SIGTERM, then tells every
+/// peer and closes. Prints `switchboard listening on http://ADDR` once bound.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let listener =
+        tokio::net::TcpListener::bind(config.http).await.map_err(|e| format!("bind {}: {e}", config.http))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),
+        config,
+        started: Instant::now(),
+        connections_total: AtomicU64::new(0),
+        shutdown: stop_rx,
+        id_keys: std::hash::RandomState::new(),
+    });
+    tracing::info!(%addr, "listening");
+    println!("switchboard listening on http://{addr}");
+    let app = http::router(shared.clone());
+    let mut stop_wait = shared.shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_wait.wait_for(|stop| *stop).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    shutdown_signal().await;
+    tracing::info!("shutting down: closing every connection");
+    let _ = stop_tx.send(true);
+    // Connection tasks send a close frame and end; give them a moment.
+    for _ in 0..50 {
+        if shared.lock().connections.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

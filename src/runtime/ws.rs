@@ -1,0 +1,80 @@
+//! One WebSocket connection: frames in to the hub, the hub's output out,
+//! pings, the idle timeout, and shutdown.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::{QUEUE_PER_CONNECTION, Shared};
+
+/// Runs one connection until the peer leaves, goes silent, or the server stops.
+pub(crate) async fn run(socket: WebSocket, shared: Arc<Shared>) {
+    let id = shared.next_peer_id();
+    let (tx, mut rx) = mpsc::channel::<String>(QUEUE_PER_CONNECTION);
+    {
+        let mut state = shared.lock();
+        state.connections.insert(id, tx);
+        state.hub.connect(id, Instant::now(), &shared.config.ice_servers);
+        state.flush();
+    }
+    tracing::debug!(peer = %id, "connected");
+    let (mut sink, mut stream) = socket.split();
+    let mut ping = tokio::time::interval(shared.config.ping_interval);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut shutdown = shared.shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stopping);
+    let reason = loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    let mut state = shared.lock();
+                    state.hub.handle_text(id, text.as_str(), last_heard);
+                    state.flush();
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    last_heard = Instant::now();
+                    let mut state = shared.lock();
+                    state.hub.handle_binary(id);
+                    state.flush();
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | None => break "closed by peer",
+                Some(Err(_)) => break "protocol error",
+            },
+            out = rx.recv() => match out {
+                Some(text) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break "write failed";
+                    }
+                }
+                None => break "send queue overflow",
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > shared.config.idle_timeout {
+                    break "idle timeout";
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break "write failed";
+                }
+            }
+            () = &mut stopping => {
+                let frame = CloseFrame { code: 1001, reason: "server shutting down".into() };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break "server shutdown";
+            }
+        }
+    };
+    tracing::debug!(peer = %id, reason, "disconnected");
+    let mut state = shared.lock();
+    state.connections.remove(&id);
+    state.hub.disconnect(id);
+    state.flush();
+}
