@@ -28,6 +28,9 @@ export SWITCHBOARD_LIVE_SDP_DIR=$LOG/live-sdp
 # parser must accept the fixtures.
 step "cargo test" cargo test --workspace --all-targets --no-fail-fast
 step "doc tests" cargo test --workspace --doc
+# Two headless Chromium pages call each other through `switchboard serve` (private netns);
+# the demo-page screenshot lands in target/browser/demo-call.png.
+step "browser tests (Chromium)" bash tests/browser/run.sh target/debug/switchboard target/browser
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"
