@@ -87,6 +87,18 @@ pub struct ServeArgs {
     /// Seconds of silence after which a peer counts as gone [default: 30].
     #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
+    /// UDP address of the embedded STUN server, or `off` [default: 0.0.0.0:3478].
+    #[arg(long, env = "SWITCHBOARD_STUN")]
+    pub stun: Option<String>,
+    /// A TURN server URL (repeatable) whose credentials are made from --turn-secret.
+    #[arg(long = "turn-url", env = "SWITCHBOARD_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn `static-auth-secret`).
+    #[arg(long, env = "SWITCHBOARD_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Lifetime of TURN credentials in seconds [default: 86400].
+    #[arg(long, env = "SWITCHBOARD_TURN_TTL_SECS")]
+    pub turn_ttl_secs: Option<u64>,
     /// Log format: `text` or `json` (the level comes from `RUST_LOG`, default `info`).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -123,6 +135,18 @@ impl ServeArgs {
         }
         if let Some(v) = &self.log_format {
             config.log_json = crate::config::parse_log_format(v)?;
+        }
+        if let Some(v) = &self.stun {
+            config.stun = crate::config::parse_stun(v)?;
+        }
+        match (&self.turn_secret, self.turn_urls.is_empty()) {
+            (Some(secret), false) => config.turn.push(crate::config::TurnServer {
+                urls: self.turn_urls.clone(),
+                secret: secret.clone(),
+                ttl_secs: self.turn_ttl_secs.unwrap_or(86_400),
+            }),
+            (None, true) => {}
+            _ => return Err("--turn-url and --turn-secret go together".into()),
         }
         Ok(config)
     }

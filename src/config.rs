@@ -15,8 +15,12 @@ pub struct Config {
     pub http: SocketAddr,
     /// Limits of the signaling hub.
     pub hub: HubConfig,
-    /// ICE servers advertised in `welcome`.
+    /// ICE servers advertised in `welcome` as they are.
     pub ice_servers: Vec<IceServer>,
+    /// Where the embedded STUN server listens (UDP); `None` turns it off.
+    pub stun: Option<SocketAddr>,
+    /// TURN servers whose credentials are made per peer from a shared secret.
+    pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
     pub ping_interval: Duration,
     /// A connection silent for this long (no frame, no pong) is dropped.
@@ -31,11 +35,30 @@ impl Default for Config {
             http: SocketAddr::from(([0, 0, 0, 0], 8080)),
             hub: HubConfig::default(),
             ice_servers: Vec::new(),
+            stun: Some(SocketAddr::from(([0, 0, 0, 0], 3478))),
+            turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             log_json: false,
         }
     }
+}
+
+/// A TURN server using time-limited REST credentials (coturn `use-auth-secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnServer {
+    /// `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// The secret shared with the TURN server (`static-auth-secret`).
+    pub secret: String,
+    /// Lifetime of the credentials, in seconds.
+    #[serde(default = "default_turn_ttl")]
+    pub ttl_secs: u64,
+}
+
+fn default_turn_ttl() -> u64 {
+    86_400
 }
 
 /// The `switchboard.toml` file: every field optional.
@@ -61,6 +84,11 @@ pub struct FileConfig {
     /// `[[ice_servers]]` tables: `urls`, `username`, `credential`.
     #[serde(default)]
     pub ice_servers: Vec<IceServer>,
+    /// `stun = "0.0.0.0:3478"`, or `stun = "off"`.
+    pub stun: Option<String>,
+    /// `[[turn]]` tables: `urls`, `secret`, `ttl_secs`.
+    #[serde(default)]
+    pub turn: Vec<TurnServer>,
 }
 
 impl FileConfig {
@@ -97,6 +125,10 @@ impl FileConfig {
             config.log_json = parse_log_format(&v)?;
         }
         config.ice_servers.extend(self.ice_servers);
+        if let Some(v) = self.stun {
+            config.stun = parse_stun(&v)?;
+        }
+        config.turn.extend(self.turn);
         Ok(())
     }
 }
@@ -107,5 +139,13 @@ pub fn parse_log_format(s: &str) -> Result<bool, String> {
         "text" => Ok(false),
         "json" => Ok(true),
         other => Err(format!("log format `{other}`: expected `text` or `json`")),
+    }
+}
+
+/// `off`, or an address for the embedded STUN server.
+pub fn parse_stun(s: &str) -> Result<Option<SocketAddr>, String> {
+    match s {
+        "off" | "none" => Ok(None),
+        addr => addr.parse().map(Some).map_err(|e| format!("stun address `{addr}`: {e}")),
     }
 }

@@ -34,7 +34,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The host the browser used, without the port: the embedded STUN server's URL uses it.
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| {
+        let h = h.trim();
+        match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.trim_matches(['[', ']']).to_owned(),
+            _ => h.trim_matches(['[', ']']).to_owned(),
+        }
+    });
     let limit = shared.config.hub.max_message_bytes;
     // Messages up to 4x the limit are read and answered with `too-large`;
     // beyond that the connection is closed by the WebSocket layer.
@@ -43,7 +55,7 @@ async fn websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade)
         .write_buffer_size(0)
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
-        .on_upgrade(move |socket| super::ws::run(socket, shared))
+        .on_upgrade(move |socket| super::ws::run(socket, shared, host))
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -72,6 +84,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         stats.messages_relayed,
     );
     metric("errors_total", "counter", "Error replies sent.", stats.errors);
+    metric("stun_requests_total", "counter", "STUN Binding requests answered.", shared.stun_requests.load(Ordering::Relaxed));
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -1,6 +1,8 @@
 //! The server: HTTP and WebSocket listeners around the sans-IO hub.
 
 mod http;
+pub mod ice;
+mod stun;
 mod ws;
 
 use std::collections::HashMap;
@@ -47,6 +49,10 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub started: Instant,
     pub connections_total: AtomicU64,
+    /// STUN Binding requests answered.
+    pub stun_requests: AtomicU64,
+    /// The port the embedded STUN server is bound to.
+    pub stun_port: Option<u16>,
     /// Set to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     id_keys: std::hash::RandomState,
@@ -72,17 +78,33 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(config.http).await.map_err(|e| format!("bind {}: {e}", config.http))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let stun = match config.stun {
+        Some(at) => {
+            let socket =
+                tokio::net::UdpSocket::bind(at).await.map_err(|e| format!("bind STUN on udp {at}: {e}"))?;
+            Some(socket)
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),
         config,
         started: Instant::now(),
         connections_total: AtomicU64::new(0),
+        stun_requests: AtomicU64::new(0),
+        stun_port: stun.as_ref().and_then(|s| s.local_addr().ok()).map(|a| a.port()),
         shutdown: stop_rx,
         id_keys: std::hash::RandomState::new(),
     });
     tracing::info!(%addr, "listening");
-    println!("switchboard listening on http://{addr}");
+    announce(&format!("switchboard listening on http://{addr}"));
+    if let Some(socket) = stun {
+        let at = socket.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%at, "STUN server listening (udp)");
+        announce(&format!("switchboard STUN on udp {at}"));
+        tokio::spawn(stun::run(socket, shared.clone()));
+    }
     let app = http::router(shared.clone());
     let mut stop_wait = shared.shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -123,4 +145,12 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// One line on standard output for whoever started us (tests, scripts);
+/// a closed stdout is not a reason to stop serving.
+fn announce(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
