@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway: HTTP and the browser WebSocket endpoint (`/ws`), with
     /// embedded defaults (no config file, no external server needed).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Parse a session description (SDP) and print it back, or as JSON.
     ///
     /// Exits with status 1 and one `error:` line naming the line number when

@@ -43,7 +43,9 @@ async fn websocket(
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| {
         let h = h.trim();
         match h.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.trim_matches(['[', ']']).to_owned(),
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+                name.trim_matches(['[', ']']).to_owned()
+            }
             _ => h.trim_matches(['[', ']']).to_owned(),
         }
     });
@@ -84,7 +86,12 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         stats.messages_relayed,
     );
     metric("errors_total", "counter", "Error replies sent.", stats.errors);
-    metric("stun_requests_total", "counter", "STUN Binding requests answered.", shared.stun_requests.load(Ordering::Relaxed));
+    metric(
+        "stun_requests_total",
+        "counter",
+        "STUN Binding requests answered.",
+        shared.stun_requests.load(Ordering::Relaxed),
+    );
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

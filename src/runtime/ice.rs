@@ -25,17 +25,31 @@ pub fn turn_credentials(secret: &str, name: &str, ttl: Duration, now: SystemTime
 /// The list for one connection: `host` is the host the browser used to reach
 /// us (from the HTTP `Host` header), so the embedded STUN URL works for it.
 /// `stun_port` is the port the embedded STUN server is bound to, if it runs.
-pub fn ice_servers_for(config: &Config, stun_port: Option<u16>, host: Option<&str>, peer: &str) -> Vec<IceServer> {
+pub fn ice_servers_for(
+    config: &Config,
+    stun_port: Option<u16>,
+    host: Option<&str>,
+    peer: &str,
+) -> Vec<IceServer> {
     let mut servers = Vec::with_capacity(1 + config.ice_servers.len() + config.turn.len());
     if let (Some(port), Some(host)) = (stun_port, host) {
-        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
-        servers.push(IceServer { urls: vec![format!("stun:{host}:{port}")], username: None, credential: None });
+        let host =
+            if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+        servers.push(IceServer {
+            urls: vec![format!("stun:{host}:{port}")],
+            username: None,
+            credential: None,
+        });
     }
     servers.extend(config.ice_servers.iter().cloned());
     for TurnServer { urls, secret, ttl_secs } in &config.turn {
         let (username, credential) =
             turn_credentials(secret, peer, Duration::from_secs(*ttl_secs), SystemTime::now());
-        servers.push(IceServer { urls: urls.clone(), username: Some(username), credential: Some(credential) });
+        servers.push(IceServer {
+            urls: urls.clone(),
+            username: Some(username),
+            credential: Some(credential),
+        });
     }
     servers
 }

@@ -13,7 +13,8 @@ use super::{QUEUE_PER_CONNECTION, Shared};
 /// Runs one connection until the peer leaves, goes silent, or the server stops.
 pub(crate) async fn run(socket: WebSocket, shared: Arc<Shared>, host: Option<String>) {
     let id = shared.next_peer_id();
-    let ice_servers = super::ice::ice_servers_for(&shared.config, shared.stun_port, host.as_deref(), &id.to_string());
+    let ice_servers =
+        super::ice::ice_servers_for(&shared.config, shared.stun_port, host.as_deref(), &id.to_string());
     let (tx, mut rx) = mpsc::channel::<String>(QUEUE_PER_CONNECTION);
     {
         let mut state = shared.lock();
