@@ -12,9 +12,10 @@ export class SwitchboardError extends Error {
 }
 
 export class Switchboard extends EventTarget {
-  constructor(url?: string, options?: { reconnect?: boolean });
+  constructor(url?: string, options?: { reconnect?: boolean; rtcConfiguration?: RTCConfiguration });
   readonly url: string;
   reconnect: boolean;
+  rtcConfiguration: RTCConfiguration;
   id: string | null;
   iceServers: IceServer[];
   name: string | null;

@@ -36,11 +36,17 @@ export class SwitchboardError extends Error {
  * `message` (detail: every message received).
  */
 export class Switchboard extends EventTarget {
-  /** @param {string} [url] @param {{reconnect?: boolean}} [options] */
+  /**
+   * @param {string} [url]
+   * @param {{reconnect?: boolean, rtcConfiguration?: RTCConfiguration}} [options]
+   *   `rtcConfiguration` is merged into every RTCPeerConnection's configuration
+   *   (for example `{iceTransportPolicy: 'relay'}`); the server's ICE servers come first.
+   */
   constructor(url = defaultUrl(), options = {}) {
     super();
     this.url = url;
     this.reconnect = options.reconnect ?? true;
+    this.rtcConfiguration = options.rtcConfiguration ?? {};
     /** @type {string|null} */ this.id = null;
     /** @type {IceServer[]} */ this.iceServers = [];
     /** @type {string|null} */ this.name = null;
@@ -203,7 +209,7 @@ export class Call extends EventTarget {
     this.options = options;
     /** @type {RTCDataChannel|null} */ this.dataChannel = null;
     /** @type {MediaStream|null} */ this.localStream = null;
-    this.pc = new RTCPeerConnection({ iceServers: sb.iceServers });
+    this.pc = new RTCPeerConnection({ iceServers: sb.iceServers, ...sb.rtcConfiguration });
     this._remoteSet = false;
     this._early = [];
     this._incomingOffer = null;

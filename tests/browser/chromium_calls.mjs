@@ -137,6 +137,69 @@ await check('demo page: video call between two pages, screenshot', async () => {
   return path;
 });
 
+await check('Chromium gathers with the embedded STUN server from welcome', async () => {
+  const page = await clientPage();
+  const r = await page.evaluate(async () => {
+    const sb = new window.SB.Switchboard();
+    await sb.connect();
+    const pc = new RTCPeerConnection({ iceServers: sb.iceServers });
+    pc.createDataChannel('probe');
+    const types = [];
+    pc.onicecandidate = (e) => e.candidate && types.push(e.candidate.type);
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+      setTimeout(resolve, 8000);
+    });
+    pc.close();
+    return { urls: sb.iceServers.flatMap((s) => s.urls), types };
+  });
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const answered = Number(metrics.match(/^switchboard_stun_requests_total (\d+)$/m)?.[1] ?? 0);
+  if (!r.urls.some((u) => u.startsWith('stun:127.0.0.1:'))) throw new Error(`welcome ICE servers ${r.urls}`);
+  if (!(answered > 0)) throw new Error(`no STUN request answered (candidates ${r.types})`);
+  await page.close();
+  // On loopback the server-reflexive address equals the host one, so Chromium drops it as redundant.
+  return `iceServers=${r.urls.join(',')} candidates=[${r.types}] stun_requests_total=${answered}`;
+});
+
+if (process.env.TURN_URL) {
+  await check('relay-only call through coturn with TURN REST credentials from welcome', async () => {
+    const [a, b] = [await clientPage(), await clientPage()];
+    const relay = { rtcConfiguration: { iceTransportPolicy: 'relay' } };
+    await b.evaluate(async (opts) => {
+      const sb = new window.SB.Switchboard(undefined, opts);
+      await sb.connect();
+      await sb.register('bob-relay');
+      sb.addEventListener('call', (e) => {
+        e.detail.addEventListener('datachannel', (ev) => { ev.detail.onmessage = (m) => ev.detail.send(`pong:${m.data}`); });
+        e.detail.answer({});
+      });
+    }, relay);
+    const r = await a.evaluate(async (opts) => {
+      const sb = new window.SB.Switchboard(undefined, opts);
+      await sb.connect();
+      const turn = sb.iceServers.find((s) => s.urls.some((u) => u.startsWith('turn:')));
+      if (!turn || !/^\d+:[0-9a-f]{16}$/.test(turn.username)) throw new Error(`no TURN credentials: ${JSON.stringify(sb.iceServers)}`);
+      const call = await sb.call('bob-relay', { data: true });
+      const reply = await new Promise((resolve, reject) => {
+        setTimeout(() => reject(new Error('no reply within 15 s')), 15000);
+        call.dataChannel.onopen = () => call.dataChannel.send('ping');
+        call.dataChannel.onmessage = (m) => resolve(m.data);
+      });
+      const stats = await call.pc.getStats();
+      let pair = null;
+      for (const s of stats.values()) if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      return { reply, local: local?.candidateType, remote: remote?.candidateType, user: turn.username };
+    }, relay);
+    if (r.reply !== 'pong:ping' || r.local !== 'relay') throw new Error(JSON.stringify(r));
+    await a.close(); await b.close();
+    return `selected pair ${r.local}<->${r.remote}, TURN user ${r.user}`;
+  });
+}
+
 await browser.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -11,9 +11,26 @@ fi
 ip link set lo up
 mkdir -p "$SHOTS"
 LOG=$(mktemp /tmp/switchboard-serve.XXXXXX.log)
-"$BIN" serve --http 127.0.0.1:0 --stun "[::]:0" > "$LOG.out" 2> "$LOG" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+# coturn with TURN REST credentials (use-auth-secret), as shared/recipes runs it.
+TURN_SECRET=switchboard-test-secret
+TURN_ARGS=()
+if command -v turnserver > /dev/null; then
+  turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=3479 --min-port=49160 --max-port=49200 \
+    --use-auth-secret --static-auth-secret=$TURN_SECRET --realm=switchboard.test --fingerprint --no-tls --no-dtls \
+    --no-cli --allow-loopback-peers --no-multicast-peers --log-file=stdout --simple-log \
+    --pidfile="$LOG.turn.pid" > "$LOG.turn" 2>&1 &
+  PIDS+=($!)
+  export TURN_URL="turn:127.0.0.1:3479?transport=udp"
+  TURN_ARGS=(--turn-url "$TURN_URL" --turn-secret "$TURN_SECRET")
+elif [ -n "${CI:-}" ]; then
+  echo "turnserver (coturn) is not installed (scripts/install-peers.sh installs it)"; exit 1
+else
+  echo "SKIPPED: turnserver (coturn) not installed: relay-only test not run"
+fi
+"$BIN" serve --http 127.0.0.1:0 --stun "[::]:0" "${TURN_ARGS[@]}" > "$LOG.out" 2> "$LOG" &
+PIDS+=($!)
 for _ in $(seq 50); do grep -q "STUN on" "$LOG.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(sed -n 's/^switchboard listening on //p' "$LOG.out")
 [ -n "$URL" ] || { echo "server did not start:"; cat "$LOG"; exit 1; }
