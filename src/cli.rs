@@ -99,6 +99,16 @@ pub struct ServeArgs {
     /// Lifetime of TURN credentials in seconds [default: 86400].
     #[arg(long, env = "SWITCHBOARD_TURN_TTL_SECS")]
     pub turn_ttl_secs: Option<u64>,
+    /// `self-signed`: serve HTTPS/WSS with a certificate made at start (for local tests;
+    /// its SHA-256 fingerprint is printed).
+    #[arg(long, env = "SWITCHBOARD_TLS", value_parser = ["self-signed"])]
+    pub tls: Option<String>,
+    /// Serve HTTPS/WSS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "SWITCHBOARD_TLS_CERT", requires = "tls_key", conflicts_with = "tls")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SWITCHBOARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Log format: `text` or `json` (the level comes from `RUST_LOG`, default `info`).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -135,6 +145,11 @@ impl ServeArgs {
         }
         if let Some(v) = &self.log_format {
             config.log_json = crate::config::parse_log_format(v)?;
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config.tls = Some(crate::config::TlsSource::Files { cert: cert.clone(), key: key.clone() });
+        } else if self.tls.is_some() {
+            config.tls = Some(crate::config::TlsSource::SelfSigned);
         }
         if let Some(v) = &self.stun {
             config.stun = crate::config::parse_stun(v)?;

@@ -27,6 +27,22 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Log lines as JSON objects instead of text.
     pub log_json: bool,
+    /// HTTPS/WSS instead of HTTP/WS.
+    pub tls: Option<TlsSource>,
+}
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// PEM files: certificate chain and private key.
+    Files {
+        /// Certificate chain.
+        cert: std::path::PathBuf,
+        /// Private key.
+        key: std::path::PathBuf,
+    },
+    /// A certificate made at start, for local testing.
+    SelfSigned,
 }
 
 impl Default for Config {
@@ -40,6 +56,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             log_json: false,
+            tls: None,
         }
     }
 }

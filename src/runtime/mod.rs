@@ -3,6 +3,7 @@
 mod http;
 pub mod ice;
 mod stun;
+pub mod tls;
 mod ws;
 
 use std::collections::HashMap;
@@ -97,8 +98,20 @@ pub async fn serve(config: Config) -> Result<(), String> {
         shutdown: stop_rx,
         id_keys: std::hash::RandomState::new(),
     });
-    tracing::info!(%addr, "listening");
-    announce(&format!("switchboard listening on http://{addr}"));
+    let tls = match &shared.config.tls {
+        None => None,
+        Some(crate::config::TlsSource::SelfSigned) => Some(tls::Identity::self_signed(&[])?),
+        Some(crate::config::TlsSource::Files { cert, key }) => {
+            Some(tls::Identity::from_pem_files(cert, key)?)
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "listening");
+    if let Some(identity) = &tls {
+        tracing::info!(fingerprint = %identity.fingerprint, "TLS certificate");
+        announce(&format!("switchboard TLS certificate SHA-256 {}", identity.fingerprint));
+    }
+    announce(&format!("switchboard listening on {scheme}://{addr}"));
     if let Some(socket) = stun {
         let at = socket.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%at, "STUN server listening (udp)");
@@ -107,10 +120,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     let app = http::router(shared.clone());
     let mut stop_wait = shared.shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let stopped = async move {
         let _ = stop_wait.wait_for(|stop| *stop).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    };
+    let server = match tls {
+        None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        Some(identity) => {
+            let listener = tls::TlsListener::new(listener, identity)?;
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        }
+    };
     shutdown_signal().await;
     tracing::info!("shutting down: closing every connection");
     let _ = stop_tx.send(true);

@@ -10,13 +10,19 @@ const require = createRequire(import.meta.url);
 const { chromium } = require('../peers/node_modules/playwright-core');
 
 const [base, shots] = process.argv.slice(2);
+// Over WSS (`serve --tls self-signed`) the certificate is ours, made at start.
+const secure = base.startsWith('https:');
+const only = process.env.ONLY ? new Set(process.env.ONLY.split(',')) : null;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   // Loopback-only namespace: host candidates on 127.0.0.1 need these (shared/recipes, Chromium section).
-  '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
+  '--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  ...(secure ? ['--ignore-certificate-errors'] : [])];
 
 let passed = 0, failed = 0;
-async function check(name, fn) {
+async function check(name, fn, key) {
+  if (only && !only.has(key)) return;
+  name = secure ? `${name} [wss]` : name;
   const t = Date.now();
   try {
     const detail = await fn();
@@ -76,7 +82,7 @@ await check('datachannel message both ways through /switchboard.js', async () =>
   if (result !== 'pong:ping' || got !== 'ping') throw new Error(`a got ${result}, b got ${got}`);
   await a.close(); await b.close();
   return `a<-"${result}" b<-"${got}"`;
-});
+}, 'datachannel');
 
 await check('fake-device audio arrives both ways (inbound-rtp packetsReceived > 0)', async () => {
   const [a, b] = [await clientPage(), await clientPage()];
@@ -116,7 +122,7 @@ await check('fake-device audio arrives both ways (inbound-rtp packetsReceived > 
   if (ended !== 'done' && ended !== 'already') throw new Error(`b's call ended with ${ended}`);
   await a.close(); await b.close();
   return `packetsReceived a=${ra} b=${rb}`;
-});
+}, 'audio');
 
 await check('demo page: video call between two pages, screenshot', async () => {
   const room = `demo-${Date.now()}`;
@@ -135,7 +141,7 @@ await check('demo page: video call between two pages, screenshot', async () => {
   await a.screenshot({ path });
   await a.close(); await b.close();
   return path;
-});
+}, 'demo');
 
 await check('Chromium gathers with the embedded STUN server from welcome', async () => {
   const page = await clientPage();
@@ -154,14 +160,14 @@ await check('Chromium gathers with the embedded STUN server from welcome', async
     pc.close();
     return { urls: sb.iceServers.flatMap((s) => s.urls), types };
   });
-  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
   const answered = Number(metrics.match(/^switchboard_stun_requests_total (\d+)$/m)?.[1] ?? 0);
   if (!r.urls.some((u) => u.startsWith('stun:127.0.0.1:'))) throw new Error(`welcome ICE servers ${r.urls}`);
   if (!(answered > 0)) throw new Error(`no STUN request answered (candidates ${r.types})`);
   await page.close();
   // On loopback the server-reflexive address equals the host one, so Chromium drops it as redundant.
   return `iceServers=${r.urls.join(',')} candidates=[${r.types}] stun_requests_total=${answered}`;
-});
+}, 'stun');
 
 if (process.env.TURN_URL) {
   await check('relay-only call through coturn with TURN REST credentials from welcome', async () => {
@@ -197,7 +203,7 @@ if (process.env.TURN_URL) {
     if (r.reply !== 'pong:ping' || r.local !== 'relay') throw new Error(JSON.stringify(r));
     await a.close(); await b.close();
     return `selected pair ${r.local}<->${r.remote}, TURN user ${r.user}`;
-  });
+  }, 'turn');
 }
 
 await browser.close();

@@ -39,5 +39,15 @@ STUN_PORT=$(sed -n 's/^switchboard STUN on udp .*:\([0-9]*\)$/\1/p' "$LOG.out")
 STUN_RC=$?
 node "$HERE/chromium_calls.mjs" "$URL" "$SHOTS"
 RC=$(( $? | STUN_RC ))
+# The same calls over HTTPS/WSS with a certificate the server makes at start.
+"$BIN" serve --http 127.0.0.1:0 --stun off --tls self-signed > "$LOG.tls.out" 2> "$LOG.tls" &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "listening on" "$LOG.tls.out" 2>/dev/null && break; sleep 0.1; done
+TLS_URL=$(sed -n 's/^switchboard listening on //p' "$LOG.tls.out")
+grep "TLS certificate SHA-256" "$LOG.tls.out"
+case "$TLS_URL" in
+  https://*) ONLY=datachannel,audio node "$HERE/chromium_calls.mjs" "$TLS_URL" "$SHOTS" || RC=1 ;;
+  *) echo "TLS server did not start:"; cat "$LOG.tls"; RC=1 ;;
+esac
 [ $RC -eq 0 ] || { echo "--- server log"; tail -50 "$LOG"; }
 exit $RC
