@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "SWITCHBOARD_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require `?token=` on /ws: an HS256 JWT signed with this secret, whose
+    /// `name` and `rooms` claims limit what the connection may register and join.
+    #[arg(long, env = "SWITCHBOARD_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
     /// Log format: `text` or `json` (the level comes from `RUST_LOG`, default `info`).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -150,6 +154,9 @@ impl ServeArgs {
             config.tls = Some(crate::config::TlsSource::Files { cert: cert.clone(), key: key.clone() });
         } else if self.tls.is_some() {
             config.tls = Some(crate::config::TlsSource::SelfSigned);
+        }
+        if let Some(v) = &self.auth_secret {
+            config.auth_secret = Some(v.clone());
         }
         if let Some(v) = &self.stun {
             config.stun = crate::config::parse_stun(v)?;

@@ -29,6 +29,8 @@ pub struct Config {
     pub log_json: bool,
     /// HTTPS/WSS instead of HTTP/WS.
     pub tls: Option<TlsSource>,
+    /// When set, `/ws` needs `?token=` with an HS256 JWT signed with this secret.
+    pub auth_secret: Option<String>,
 }
 
 /// Where the TLS certificate comes from.
@@ -57,6 +59,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(30),
             log_json: false,
             tls: None,
+            auth_secret: None,
         }
     }
 }

@@ -318,3 +318,109 @@ async fn sigterm_closes_every_connection_and_exits() {
     .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn token_auth_limits_names_and_rooms() {
+    let server = start(&["--auth-secret", "t0p-secret"]);
+    let url = |token: &str| format!("ws://{}/ws?token={token}", server.addr);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // No token, a forged one, an expired one: refused before the upgrade with 401.
+    let good = switchboard_browser::token::sign(
+        &json!({"name": "alice", "rooms": ["r1"], "exp": now + 60}),
+        b"t0p-secret",
+    );
+    let forged = switchboard_browser::token::sign(&json!({"name": "alice"}), b"guess");
+    let expired = switchboard_browser::token::sign(&json!({"exp": now - 1}), b"t0p-secret");
+    for bad in [format!("ws://{}/ws", server.addr), url(&forged), url(&expired), url("garbage")] {
+        match tokio_tungstenite::connect_async(&bad).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 401, "{bad}"),
+            other => panic!("{bad}: expected 401, got {:?}", other.map(|_| ())),
+        }
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(url(&good)).await.unwrap();
+    assert_eq!(recv(&mut ws).await["type"], "welcome");
+    expect_error(&mut ws, json!({"type": "register", "name": "bob"}), "forbidden").await;
+    expect_error(&mut ws, json!({"type": "join", "room": "r2"}), "forbidden").await;
+    send(&mut ws, json!({"type": "register", "name": "alice"})).await;
+    assert_eq!(recv(&mut ws).await["type"], "registered");
+    send(&mut ws, json!({"type": "join", "room": "r1"})).await;
+    assert_eq!(recv(&mut ws).await["type"], "joined");
+}
+
+#[tokio::test]
+async fn settings_from_config_file_and_environment() {
+    let dir = std::env::temp_dir().join(format!("switchboard-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("switchboard.toml");
+    std::fs::write(
+        &file,
+        "max_room_peers = 1\n[[ice_servers]]\nurls = [\"stun:stun.example.net:3478\"]\n[[turn]]\nurls = [\"turn:turn.example.net\"]\nsecret = \"s\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--http", "127.0.0.1:0", "--stun", "127.0.0.1:0", "--config", file.to_str().unwrap()])
+        .env("SWITCHBOARD_RATE_BURST", "2")
+        .env("SWITCHBOARD_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let server = Server { addr: line.trim().rsplit('/').next().unwrap().to_owned(), child };
+    let (mut a, id) = connect(&server).await;
+    let (_, _) = connect(&server).await;
+    // The welcome carried the file's servers; check them on a fresh connection.
+    let (mut c, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.unwrap();
+    let welcome = recv(&mut c).await;
+    let urls: Vec<&str> =
+        welcome["iceServers"].as_array().unwrap().iter().map(|s| s["urls"][0].as_str().unwrap()).collect();
+    assert_eq!(urls[1..], ["stun:stun.example.net:3478", "turn:turn.example.net"], "{welcome}");
+    assert!(urls[0].starts_with("stun:127.0.0.1:"));
+    let turn = &welcome["iceServers"][2];
+    assert!(turn["username"].as_str().unwrap().ends_with(&format!(":{}", welcome["id"].as_str().unwrap())));
+    assert_eq!(turn["credential"].as_str().unwrap().len(), 28, "base64 of a SHA-1 HMAC");
+    // max_room_peers from the file, rate_burst from the environment.
+    send(&mut a, json!({"type": "join", "room": "x"})).await;
+    assert_eq!(recv(&mut a).await["peers"], json!([]));
+    send(&mut c, json!({"type": "join", "room": "x"})).await;
+    assert_eq!(recv(&mut c).await["code"], "room-full");
+    send(&mut a, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut a).await["type"], "pong");
+    send(&mut a, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut a).await["code"], "rate-limited");
+    let _ = id;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tls_from_pem_files_prints_the_certificate_fingerprint() {
+    use sha2::Digest;
+    let dir = std::env::temp_dir().join(format!("switchboard-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let expected: Vec<String> =
+        sha2::Sha256::digest(made.cert.der()).iter().map(|b| format!("{b:02X}")).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--http", "127.0.0.1:0", "--stun", "off", "--tls-cert"])
+        .env("RUST_LOG", "warn")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    stdout.read_line(&mut first).unwrap();
+    stdout.read_line(&mut second).unwrap();
+    let _server = Server { addr: String::new(), child };
+    assert_eq!(first.trim(), format!("switchboard TLS certificate SHA-256 {}", expected.join(":")));
+    assert!(second.starts_with("switchboard listening on https://127.0.0.1:"), "{second}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -37,8 +37,29 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 async fn websocket(
     State(shared): State<Arc<Shared>>,
     headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let permissions = match &shared.config.auth_secret {
+        None => switchboard_browser::Permissions::all(),
+        Some(secret) => {
+            let token = uri.query().unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("token="));
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            match token.map(|t| switchboard_browser::token::verify(t, secret.as_bytes(), now)) {
+                Some(Ok(permissions)) => permissions,
+                Some(Err(e)) => {
+                    return (axum::http::StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+                }
+                None => {
+                    return (axum::http::StatusCode::UNAUTHORIZED, "this server needs ?token=<JWT>\n")
+                        .into_response();
+                }
+            }
+        }
+    };
     // The host the browser used, without the port: the embedded STUN server's URL uses it.
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| {
         let h = h.trim();
@@ -57,7 +78,7 @@ async fn websocket(
         .write_buffer_size(0)
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
-        .on_upgrade(move |socket| super::ws::run(socket, shared, host))
+        .on_upgrade(move |socket| super::ws::run(socket, shared, host, permissions))
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -11,7 +11,12 @@ use tokio::sync::mpsc;
 use super::{QUEUE_PER_CONNECTION, Shared};
 
 /// Runs one connection until the peer leaves, goes silent, or the server stops.
-pub(crate) async fn run(socket: WebSocket, shared: Arc<Shared>, host: Option<String>) {
+pub(crate) async fn run(
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    host: Option<String>,
+    permissions: switchboard_browser::Permissions,
+) {
     let id = shared.next_peer_id();
     let ice_servers =
         super::ice::ice_servers_for(&shared.config, shared.stun_port, host.as_deref(), &id.to_string());
@@ -19,7 +24,7 @@ pub(crate) async fn run(socket: WebSocket, shared: Arc<Shared>, host: Option<Str
     {
         let mut state = shared.lock();
         state.connections.insert(id, tx);
-        state.hub.connect(id, Instant::now(), &ice_servers);
+        state.hub.connect(id, Instant::now(), &ice_servers, permissions);
         state.flush();
     }
     tracing::debug!(peer = %id, "connected");

@@ -10,6 +10,7 @@ use switchboard_sdp::{IceCandidateInit, SdpOffer, SessionDescription};
 
 use crate::messages::{ErrorCode, ErrorMessage, IceServer, Notice, RawMessage, Relayed, Welcome};
 use crate::rate::TokenBucket;
+use crate::token::Permissions;
 
 /// A connection's id, chosen by the runtime (random, so that ids cannot be guessed).
 /// Written as 16 lowercase hex digits.
@@ -81,6 +82,7 @@ pub struct HubStats {
 
 struct Peer {
     id: String,
+    permissions: Permissions,
     name: Option<String>,
     rooms: Vec<String>,
     sessions: Vec<String>,
@@ -194,16 +196,19 @@ impl Hub {
         self.send(to, &ErrorMessage { kind: "error", code: code.as_str(), message, reference });
     }
 
-    /// A new connection `id`; queues its `welcome` with `ice_servers`.
+    /// A new connection `id` allowed `permissions`; queues its `welcome` with `ice_servers`.
     /// An id already connected is replaced (its old connection is forgotten first).
-    pub fn connect(&mut self, id: PeerId, now: Instant, ice_servers: &[IceServer]) {
+    pub fn connect(&mut self, id: PeerId, now: Instant, ice_servers: &[IceServer], permissions: Permissions) {
         if self.peers.contains_key(&id) {
             self.disconnect(id);
         }
         let text = id.to_string();
         self.send(id, &Welcome { kind: "welcome", id: &text, ice_servers });
         let bucket = TokenBucket::new(self.config.rate_burst, now);
-        self.peers.insert(id, Peer { id: text, name: None, rooms: Vec::new(), sessions: Vec::new(), bucket });
+        self.peers.insert(
+            id,
+            Peer { id: text, permissions, name: None, rooms: Vec::new(), sessions: Vec::new(), bucket },
+        );
     }
 
     /// The connection `id` is gone: its rooms, sessions and name are released,
@@ -345,6 +350,9 @@ impl Hub {
         if !valid_name(name) {
             return refuse(ErrorCode::BadValue, "a name is 1 to 64 letters, digits, `.`, `_` or `-`");
         }
+        if !self.peers[&from].permissions.may_register(name) {
+            return refuse(ErrorCode::Forbidden, format!("your token does not allow the name `{name}`"));
+        }
         match self.names.get(name) {
             Some(owner) if *owner != from => {
                 return refuse(ErrorCode::NameTaken, format!("`{name}` is registered by another peer"));
@@ -365,6 +373,9 @@ impl Hub {
     fn join(&mut self, from: PeerId, room: &str, reference: Option<&Value>) -> Result<(), Refusal> {
         if !valid_room(room) {
             return refuse(ErrorCode::BadValue, "a room name is 1 to 128 bytes without control characters");
+        }
+        if !self.peers[&from].permissions.may_join(room) {
+            return refuse(ErrorCode::Forbidden, format!("your token does not allow room `{room}`"));
         }
         let members = self.rooms.get(room).map(Vec::as_slice).unwrap_or_default();
         let already = members.contains(&from);

@@ -16,6 +16,8 @@
 mod hub;
 mod messages;
 mod rate;
+pub mod token;
 
 pub use hub::{Hub, HubConfig, HubStats, Output, PeerId};
 pub use messages::{ErrorCode, IceServer};
+pub use token::Permissions;

@@ -54,6 +54,8 @@ pub enum ErrorCode {
     InvalidCandidate,
     /// The message is valid but not allowed now (answering one's own offer, ...).
     NotAllowed,
+    /// The connection's token does not allow this name or room.
+    Forbidden,
 }
 
 impl ErrorCode {
@@ -75,6 +77,7 @@ impl ErrorCode {
             ErrorCode::InvalidSdp => "invalid-sdp",
             ErrorCode::InvalidCandidate => "invalid-candidate",
             ErrorCode::NotAllowed => "not-allowed",
+            ErrorCode::Forbidden => "forbidden",
         }
     }
 }
