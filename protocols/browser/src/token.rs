@@ -94,7 +94,7 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<Permissions, Token
         return Err(TokenError::Algorithm(header.alg));
     }
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).map_err(|_| TokenError::Signature)?;
-    mac.update(token[..token.len() - signature.len() - 1].as_bytes());
+    mac.update(&token.as_bytes()[..token.len() - signature.len() - 1]);
     mac.verify_slice(&decode(signature)?).map_err(|_| TokenError::Signature)?;
     let claims: Claims = serde_json::from_slice(&decode(payload)?).map_err(|_| TokenError::Malformed)?;
     if claims.exp.is_some_and(|exp| now >= exp) {
