@@ -74,7 +74,7 @@ async fn websocket(
     // Messages up to 4x the limit are read and answered with `too-large`;
     // beyond that the connection is closed by the WebSocket layer.
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))

@@ -12,15 +12,60 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use switchboard_browser::{Hub, Output, PeerId};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::config::Config;
 
-/// What a connection task is sent: a JSON text frame.
-pub(crate) type Outgoing = mpsc::Sender<String>;
-
 /// Frames queued for one slow connection before it is dropped.
 const QUEUE_PER_CONNECTION: usize = 256;
+
+/// The frames waiting to be written to one connection. Unlike a channel it
+/// allocates nothing while empty, which matters with many idle peers.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    queue: Mutex<std::collections::VecDeque<String>>,
+    ready: tokio::sync::Notify,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Outbox {
+    /// Queues a frame; false when the queue is full or closed.
+    pub fn push(&self, text: String) -> bool {
+        if self.closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.len() >= QUEUE_PER_CONNECTION {
+            return false;
+        }
+        queue.push_back(text);
+        drop(queue);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Marks the outbox closed (the connection is being dropped) and wakes the writer.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.ready.notify_one();
+    }
+
+    /// The next frame, or `None` once closed.
+    pub async fn pop(&self) -> Option<String> {
+        loop {
+            if self.closed.load(Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(text) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                return Some(text);
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+/// What a connection task is sent through.
+pub(crate) type Outgoing = Arc<Outbox>;
 
 /// The hub and the connections it talks to, behind one lock: every
 /// operation is short, and the relay path needs both.
@@ -34,10 +79,11 @@ impl State {
     /// is full is dropped (its sender removed, so its task ends).
     pub fn flush(&mut self) {
         while let Some(Output::Send { to, text }) = self.hub.poll_output() {
-            if let Some(tx) = self.connections.get(&to)
-                && tx.try_send(text).is_err()
+            if let Some(outbox) = self.connections.get(&to)
+                && !outbox.push(text)
             {
                 tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
+                outbox.close();
                 self.connections.remove(&to);
             }
         }

@@ -4,11 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::{Outbox, Shared};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
-
-use super::{QUEUE_PER_CONNECTION, Shared};
 
 /// Runs one connection until the peer leaves, goes silent, or the server stops.
 pub(crate) async fn run(
@@ -18,12 +16,14 @@ pub(crate) async fn run(
     permissions: switchboard_browser::Permissions,
 ) {
     let id = shared.next_peer_id();
-    let ice_servers =
-        super::ice::ice_servers_for(&shared.config, shared.stun_port, host.as_deref(), &id.to_string());
-    let (tx, mut rx) = mpsc::channel::<String>(QUEUE_PER_CONNECTION);
+    let outbox = Arc::new(Outbox::default());
     {
+        // Scoped, so that nothing of the welcome stays in this task's state.
+        let ice_servers =
+            super::ice::ice_servers_for(&shared.config, shared.stun_port, host.as_deref(), &id.to_string());
+        drop(host);
         let mut state = shared.lock();
-        state.connections.insert(id, tx);
+        state.connections.insert(id, outbox.clone());
         state.hub.connect(id, Instant::now(), &ice_servers, permissions);
         state.flush();
     }
@@ -56,7 +56,7 @@ pub(crate) async fn run(
                 Some(Ok(Message::Close(_))) | None => break "closed by peer",
                 Some(Err(_)) => break "protocol error",
             },
-            out = rx.recv() => match out {
+            out = outbox.pop() => match out {
                 Some(text) => {
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break "write failed";
