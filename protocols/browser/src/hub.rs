@@ -521,3 +521,93 @@ impl Hub {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn drain(hub: &mut Hub) -> Vec<(PeerId, Value)> {
+        std::iter::from_fn(|| hub.poll_output())
+            .map(|Output::Send { to, text }| (to, serde_json::from_str(&text).unwrap()))
+            .collect()
+    }
+
+    fn hub_with(n: u64) -> (Hub, Instant) {
+        let mut hub = Hub::new(HubConfig::default());
+        let now = Instant::now();
+        for id in 1..=n {
+            hub.connect(PeerId(id), now, &[], Permissions::all());
+        }
+        drain(&mut hub);
+        (hub, now)
+    }
+
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n";
+
+    #[test]
+    fn welcome_carries_the_id_and_ice_servers() {
+        let mut hub = Hub::new(HubConfig::default());
+        let ice = [IceServer { urls: vec!["stun:example.net".into()], username: None, credential: None }];
+        hub.connect(PeerId(0xabc), Instant::now(), &ice, Permissions::all());
+        let out = drain(&mut hub);
+        assert_eq!(
+            out,
+            [(
+                PeerId(0xabc),
+                json!({"type": "welcome", "id": "0000000000000abc", "iceServers": [{"urls": ["stun:example.net"]}]})
+            )]
+        );
+        assert_eq!(PeerId::parse("0000000000000abc"), Some(PeerId(0xabc)));
+        assert_eq!(PeerId::parse("0000000000000ABC"), None);
+    }
+
+    #[test]
+    fn offer_is_validated_then_relayed_and_a_disconnect_hangs_up() {
+        let (mut hub, now) = hub_with(2);
+        let offer =
+            json!({"type": "offer", "to": "0000000000000002", "session": "s", "sdp": OFFER}).to_string();
+        hub.handle_text(PeerId(1), &offer, now);
+        let out = drain(&mut hub);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0, PeerId(2));
+        assert_eq!(out[0].1["from"], "0000000000000001");
+        assert_eq!(hub.stats().sessions, 1);
+        let bad =
+            json!({"type": "offer", "to": "0000000000000002", "session": "t", "sdp": "v=0\r\n"}).to_string();
+        hub.handle_text(PeerId(1), &bad, now);
+        let out = drain(&mut hub);
+        assert_eq!((out[0].0, out[0].1["code"].as_str()), (PeerId(1), Some("invalid-sdp")));
+        hub.disconnect(PeerId(2));
+        let out = drain(&mut hub);
+        assert_eq!(
+            out[0].1,
+            json!({"type": "hangup", "from": "0000000000000002", "session": "s", "reason": "peer-disconnected"})
+        );
+        assert_eq!(hub.stats().sessions, 0);
+    }
+
+    #[test]
+    fn no_state_is_left_behind_after_everyone_leaves() {
+        let (mut hub, now) = hub_with(3);
+        for id in 1..=3 {
+            hub.handle_text(PeerId(id), &json!({"type": "join", "room": "r"}).to_string(), now);
+            hub.handle_text(
+                PeerId(id),
+                &json!({"type": "register", "name": format!("n{id}")}).to_string(),
+                now,
+            );
+        }
+        let offer = json!({"type": "offer", "to": "n2", "session": "s", "sdp": OFFER}).to_string();
+        hub.handle_text(PeerId(1), &offer, now);
+        for id in 1..=3 {
+            hub.disconnect(PeerId(id));
+        }
+        drain(&mut hub);
+        assert_eq!(
+            hub.stats(),
+            HubStats { messages_received: 7, messages_relayed: 2, ..HubStats::default() }
+        );
+        assert!(hub.names.is_empty() && hub.rooms.is_empty() && hub.sessions.is_empty());
+    }
+}
