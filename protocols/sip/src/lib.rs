@@ -19,6 +19,7 @@ mod framer;
 mod header;
 mod message;
 mod typed;
+pub mod uas;
 
 pub use error::SipError;
 pub use framer::{Framed, Framer};
