@@ -8,7 +8,6 @@
 //! browsers (issue #4) sit on top of it.
 
 use crate::error::SipError;
-use crate::header::split_commas;
 use crate::message::{Message, StartLine};
 
 /// Methods this element knows (RFC 3261 and the usual extensions).
@@ -64,8 +63,7 @@ fn valid_address(value: &str) -> Result<(), String> {
     }
     if let Some(open) = v.find('<') {
         let display = v[..open].trim();
-        if display.starts_with('"') {
-            let inner = &display[1..];
+        if let Some(inner) = display.strip_prefix('"') {
             let mut escaped = false;
             let mut closed = None;
             for (i, c) in inner.char_indices() {
