@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// Seconds of silence after which a peer counts as gone [default: 30].
     #[arg(long, env = "SWITCHBOARD_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
+    /// SIP address, UDP and TCP on the same port, or `off` [default: 0.0.0.0:5060].
+    #[arg(long, env = "SWITCHBOARD_SIP")]
+    pub sip: Option<String>,
     /// UDP address of the embedded STUN server, or `off` [default: 0.0.0.0:3478].
     #[arg(long, env = "SWITCHBOARD_STUN")]
     pub stun: Option<String>,
@@ -160,6 +163,9 @@ impl ServeArgs {
         }
         if let Some(v) = &self.stun {
             config.stun = crate::config::parse_stun(v)?;
+        }
+        if let Some(v) = &self.sip {
+            config.sip = crate::config::parse_stun(v).map_err(|e| e.replace("stun", "sip"))?;
         }
         match (&self.turn_secret, self.turn_urls.is_empty()) {
             (Some(secret), false) => config.turn.push(crate::config::TurnServer {

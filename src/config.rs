@@ -19,6 +19,8 @@ pub struct Config {
     pub ice_servers: Vec<IceServer>,
     /// Where the embedded STUN server listens (UDP); `None` turns it off.
     pub stun: Option<SocketAddr>,
+    /// Where SIP listens, UDP and TCP on the same port; `None` turns it off.
+    pub sip: Option<SocketAddr>,
     /// TURN servers whose credentials are made per peer from a shared secret.
     pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
@@ -54,6 +56,7 @@ impl Default for Config {
             hub: HubConfig::default(),
             ice_servers: Vec::new(),
             stun: Some(SocketAddr::from(([0, 0, 0, 0], 3478))),
+            sip: Some(SocketAddr::from(([0, 0, 0, 0], 5060))),
             turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

@@ -30,7 +30,7 @@ impl Drop for Server {
 
 fn start(extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--http", "127.0.0.1:0", "--stun", "127.0.0.1:0"])
+        .args(["serve", "--http", "127.0.0.1:0", "--stun", "127.0.0.1:0", "--sip", "off"])
         .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -358,7 +358,17 @@ async fn settings_from_config_file_and_environment() {
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--http", "127.0.0.1:0", "--stun", "127.0.0.1:0", "--config", file.to_str().unwrap()])
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--stun",
+            "127.0.0.1:0",
+            "--sip",
+            "off",
+            "--config",
+            file.to_str().unwrap(),
+        ])
         .env("SWITCHBOARD_RATE_BURST", "2")
         .env("SWITCHBOARD_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
@@ -407,7 +417,7 @@ async fn tls_from_pem_files_prints_the_certificate_fingerprint() {
     let expected: Vec<String> =
         sha2::Sha256::digest(made.cert.der()).iter().map(|b| format!("{b:02X}")).collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--http", "127.0.0.1:0", "--stun", "off", "--tls-cert"])
+        .args(["serve", "--http", "127.0.0.1:0", "--stun", "off", "--sip", "off", "--tls-cert"])
         .env("RUST_LOG", "warn")
         .arg(&cert)
         .arg("--tls-key")

@@ -22,7 +22,7 @@ PEERS=${PEERS:-10000} ROOMS=${ROOMS:-1000} PAIRS=${PAIRS:-1000} SECS=${SECS:-10}
 
 start_switchboard() {
   # Benchmark limits: the per-connection rate limit would cap the closed loop, not the server.
-  target/release/switchboard serve --http 127.0.0.1:8080 --stun off --rate-per-second 1000000 --rate-burst 1000000 \
+  target/release/switchboard serve --http 127.0.0.1:8080 --stun off --sip off --rate-per-second 1000000 --rate-burst 1000000 \
     > /tmp/sb-bench.out 2> /tmp/sb-bench.log &
   PID=$!
   for _ in $(seq 50); do grep -q listening /tmp/sb-bench.out 2>/dev/null && break; sleep 0.1; done

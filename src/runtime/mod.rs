@@ -2,6 +2,7 @@
 
 mod http;
 pub mod ice;
+mod sip;
 mod stun;
 pub mod tls;
 mod ws;
@@ -100,6 +101,8 @@ pub(crate) struct Shared {
     pub stun_requests: AtomicU64,
     /// The port the embedded STUN server is bound to.
     pub stun_port: Option<u16>,
+    /// SIP messages answered (also seeds To tags).
+    pub sip_messages: AtomicU64,
     /// Set to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     id_keys: std::hash::RandomState,
@@ -133,6 +136,19 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
         None => None,
     };
+    let sip = match config.sip {
+        Some(at) => {
+            let udp =
+                tokio::net::UdpSocket::bind(at).await.map_err(|e| format!("bind SIP on udp {at}: {e}"))?;
+            // TCP on the same port as UDP (the port 0 case takes UDP's).
+            let tcp_at = udp.local_addr().map_err(|e| e.to_string())?;
+            let tcp = tokio::net::TcpListener::bind(tcp_at)
+                .await
+                .map_err(|e| format!("bind SIP on tcp {tcp_at}: {e}"))?;
+            Some((udp, tcp))
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),
@@ -141,6 +157,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         connections_total: AtomicU64::new(0),
         stun_requests: AtomicU64::new(0),
         stun_port: stun.as_ref().and_then(|s| s.local_addr().ok()).map(|a| a.port()),
+        sip_messages: AtomicU64::new(0),
         shutdown: stop_rx,
         id_keys: std::hash::RandomState::new(),
     });
@@ -158,6 +175,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
         announce(&format!("switchboard TLS certificate SHA-256 {}", identity.fingerprint));
     }
     announce(&format!("switchboard listening on {scheme}://{addr}"));
+    if let Some((udp, tcp)) = sip {
+        let at = udp.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%at, "SIP listening (udp, tcp)");
+        announce(&format!("switchboard SIP on udp+tcp {at}"));
+        tokio::spawn(sip::run_udp(udp, shared.clone()));
+        tokio::spawn(sip::run_tcp(tcp, shared.clone()));
+    }
     if let Some(socket) = stun {
         let at = socket.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%at, "STUN server listening (udp)");

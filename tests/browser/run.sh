@@ -40,7 +40,7 @@ STUN_RC=$?
 node "$HERE/chromium_calls.mjs" "$URL" "$SHOTS"
 RC=$(( $? | STUN_RC ))
 # The same calls over HTTPS/WSS with a certificate the server makes at start.
-"$BIN" serve --http 127.0.0.1:0 --stun off --tls self-signed > "$LOG.tls.out" 2> "$LOG.tls" &
+"$BIN" serve --http 127.0.0.1:0 --stun off --sip off --tls self-signed > "$LOG.tls.out" 2> "$LOG.tls" &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q "listening on" "$LOG.tls.out" 2>/dev/null && break; sleep 0.1; done
 TLS_URL=$(sed -n 's/^switchboard listening on //p' "$LOG.tls.out")

@@ -26,6 +26,11 @@ impl Framer {
         Framer { buffer: Vec::new(), max }
     }
 
+    /// The bytes received and not yet handed out (after an error: the offending message's start).
+    pub fn pending(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// Adds bytes read from the stream.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);

@@ -6,59 +6,7 @@
 use switchboard_sip::uas::{Verdict, response_bytes, screen};
 use switchboard_sip::{Message, StartLine};
 
-/// Expected handling: the acceptable codes, or empty for "drop".
-/// "processed" rows accept any answer but 400 (the message is valid).
-const TABLE: &[(&str, &[u16])] = &[
-    ("wsinv.dat", &[404]),
-    ("intmeth.dat", &[501]),
-    ("esc01.dat", &[404]),
-    ("escnull.dat", &[401]),
-    ("esc02.dat", &[501]),
-    ("lwsdisp.dat", &[200]),
-    ("longreq.dat", &[404]),
-    ("dblreq.dat", &[401]),
-    ("semiuri.dat", &[200]),
-    ("transports.dat", &[200]),
-    ("mpart01.dat", &[200, 404, 405]),
-    ("unreason.dat", &[]),
-    ("noreason.dat", &[]),
-    ("badinv01.dat", &[400]),
-    ("clerr.dat", &[400]),
-    ("ncl.dat", &[400]),
-    ("scalar02.dat", &[400]),
-    ("scalarlg.dat", &[]),
-    ("quotbal.dat", &[400]),
-    ("ltgtruri.dat", &[400]),
-    ("lwsruri.dat", &[400]),
-    ("lwsstart.dat", &[400]),
-    ("trws.dat", &[400]),
-    ("escruri.dat", &[400]),
-    ("baddate.dat", &[400, 404]),
-    ("regbadct.dat", &[400]),
-    ("badaspec.dat", &[400]),
-    ("baddn.dat", &[400]),
-    ("badvers.dat", &[505]),
-    ("mismatch01.dat", &[400]),
-    ("mismatch02.dat", &[400, 501]),
-    ("bigcode.dat", &[]),
-    ("badbranch.dat", &[200]),
-    ("insuf.dat", &[400]),
-    ("unkscm.dat", &[416]),
-    ("novelsc.dat", &[416]),
-    ("unksm2.dat", &[401]),
-    ("bext01.dat", &[420]),
-    ("invut.dat", &[415]),
-    ("regaut01.dat", &[401]),
-    ("multi01.dat", &[400]),
-    ("mcl01.dat", &[400]),
-    ("bcast.dat", &[]),
-    ("zeromf.dat", &[200]),
-    ("cparam01.dat", &[401]),
-    ("cparam02.dat", &[401]),
-    ("regescrt.dat", &[400, 403]),
-    ("sdp01.dat", &[406]),
-    ("inv2543.dat", &[404]),
-];
+include!("rfc4475_table.in");
 
 #[test]
 fn every_rfc4475_message_gets_the_expected_handling() {
