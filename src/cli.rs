@@ -124,58 +124,42 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// Merges defaults, the config file, then these flags (and variables).
     pub fn to_config(&self) -> Result<crate::config::Config, String> {
-        use std::time::Duration;
         let mut config = crate::config::Config::default();
         if let Some(path) = &self.config {
             crate::config::FileConfig::load(path)?.apply(&mut config)?;
         }
-        if let Some(v) = self.http {
-            config.http = v;
-        }
-        if let Some(v) = self.max_message_bytes {
-            config.hub.max_message_bytes = v;
-        }
-        if let Some(v) = self.max_room_peers {
-            config.hub.max_room_peers = v;
-        }
-        if let Some(v) = self.rate_per_second {
-            config.hub.rate_per_second = v;
-        }
-        if let Some(v) = self.rate_burst {
-            config.hub.rate_burst = v;
-        }
-        if let Some(v) = self.ping_interval_secs {
-            config.ping_interval = Duration::from_secs(v.max(1));
-        }
-        if let Some(v) = self.idle_timeout_secs {
-            config.idle_timeout = Duration::from_secs(v.max(1));
-        }
-        if let Some(v) = &self.log_format {
-            config.log_json = crate::config::parse_log_format(v)?;
-        }
-        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
-            config.tls = Some(crate::config::TlsSource::Files { cert: cert.clone(), key: key.clone() });
-        } else if self.tls.is_some() {
-            config.tls = Some(crate::config::TlsSource::SelfSigned);
-        }
-        if let Some(v) = &self.auth_secret {
-            config.auth_secret = Some(v.clone());
-        }
-        if let Some(v) = &self.stun {
-            config.stun = crate::config::parse_stun(v)?;
-        }
-        if let Some(v) = &self.sip {
-            config.sip = crate::config::parse_stun(v).map_err(|e| e.replace("stun", "sip"))?;
-        }
-        match (&self.turn_secret, self.turn_urls.is_empty()) {
-            (Some(secret), false) => config.turn.push(crate::config::TurnServer {
+        self.as_overlay()?.apply(&mut config)?;
+        Ok(config)
+    }
+
+    /// The flags as a config overlay: the same merging as the file's.
+    fn as_overlay(&self) -> Result<crate::config::FileConfig, String> {
+        let turn = match (&self.turn_secret, self.turn_urls.is_empty()) {
+            (Some(secret), false) => vec![crate::config::TurnServer {
                 urls: self.turn_urls.clone(),
                 secret: secret.clone(),
                 ttl_secs: self.turn_ttl_secs.unwrap_or(86_400),
-            }),
-            (None, true) => {}
+            }],
+            (None, true) => Vec::new(),
             _ => return Err("--turn-url and --turn-secret go together".into()),
-        }
-        Ok(config)
+        };
+        Ok(crate::config::FileConfig {
+            http: self.http,
+            max_message_bytes: self.max_message_bytes,
+            max_room_peers: self.max_room_peers,
+            rate_burst: self.rate_burst,
+            rate_per_second: self.rate_per_second,
+            ping_interval_secs: self.ping_interval_secs,
+            idle_timeout_secs: self.idle_timeout_secs,
+            log_format: self.log_format.clone(),
+            ice_servers: Vec::new(),
+            stun: self.stun.clone(),
+            turn,
+            sip: self.sip.clone(),
+            tls: self.tls.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            auth_secret: self.auth_secret.clone(),
+        })
     }
 }

@@ -112,6 +112,16 @@ pub struct FileConfig {
     /// `[[turn]]` tables: `urls`, `secret`, `ttl_secs`.
     #[serde(default)]
     pub turn: Vec<TurnServer>,
+    /// `sip = "0.0.0.0:5060"`, or `sip = "off"`.
+    pub sip: Option<String>,
+    /// `tls = "self-signed"`.
+    pub tls: Option<String>,
+    /// `tls_cert = "cert.pem"` (with `tls_key`).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// `tls_key = "key.pem"`.
+    pub tls_key: Option<std::path::PathBuf>,
+    /// `auth_secret = "..."`: require an HS256 token on `/ws`.
+    pub auth_secret: Option<String>,
 }
 
 impl FileConfig {
@@ -149,9 +159,22 @@ impl FileConfig {
         }
         config.ice_servers.extend(self.ice_servers);
         if let Some(v) = self.stun {
-            config.stun = parse_stun(&v)?;
+            config.stun = parse_address_or_off(&v, "stun")?;
+        }
+        if let Some(v) = self.sip {
+            config.sip = parse_address_or_off(&v, "sip")?;
         }
         config.turn.extend(self.turn);
+        match (self.tls_cert, self.tls_key, self.tls.as_deref()) {
+            (Some(cert), Some(key), None) => config.tls = Some(TlsSource::Files { cert, key }),
+            (None, None, Some("self-signed")) => config.tls = Some(TlsSource::SelfSigned),
+            (None, None, Some(other)) => return Err(format!("tls `{other}`: expected `self-signed`")),
+            (None, None, None) => {}
+            _ => return Err("tls_cert and tls_key go together, and exclude tls = \"self-signed\"".into()),
+        }
+        if let Some(v) = self.auth_secret {
+            config.auth_secret = Some(v);
+        }
         Ok(())
     }
 }
@@ -165,10 +188,10 @@ pub fn parse_log_format(s: &str) -> Result<bool, String> {
     }
 }
 
-/// `off`, or an address for the embedded STUN server.
-pub fn parse_stun(s: &str) -> Result<Option<SocketAddr>, String> {
+/// `off`, or a socket address (for the STUN and SIP listeners).
+pub fn parse_address_or_off(s: &str, what: &str) -> Result<Option<SocketAddr>, String> {
     match s {
         "off" | "none" => Ok(None),
-        addr => addr.parse().map(Some).map_err(|e| format!("stun address `{addr}`: {e}")),
+        addr => addr.parse().map(Some).map_err(|e| format!("{what} address `{addr}`: {e}")),
     }
 }
