@@ -82,19 +82,10 @@ struct Peer {
     rx: Rx,
 }
 
-/// The next text frame, only checked not to be an error (both servers put `type` first):
-/// the load generator must spend as little CPU as it can, it shares the machine with the server.
-async fn next_relayed(rx: &mut Rx) {
-    loop {
-        match rx.next().await {
-            Some(Ok(Message::Text(t))) => {
-                let t = t.as_str();
-                assert!(!t.starts_with(r#"{"type":"error""#) && !t.starts_with(r#"{"type":"ERROR""#), "{t}");
-                return;
-            }
-            Some(Ok(_)) => continue,
-            other => panic!("connection ended: {other:?}"),
-        }
+impl Peer {
+    /// Back to one raw connection (nothing is buffered: the welcome was read whole).
+    fn into_raw(self) -> Raw {
+        Raw::new(self.tx.reunite(self.rx).expect("halves of one stream"))
     }
 }
 
@@ -175,6 +166,93 @@ fn message(args: &Args, kind: &str, session: &str, to: &str, sdp: &str) -> Strin
     .to_string()
 }
 
+/// A client-to-server text frame, masked once (RFC 6455 §5.3 allows any key),
+/// so that sending costs the load generator nothing but a write.
+fn masked_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    let mut frame = vec![0x81];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n if n < 65536 => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    frame
+}
+
+/// A raw connection after the WebSocket handshake: frames are written pre-built and
+/// read by their header only (the payload is skipped but for its first bytes).
+struct Raw {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    fn new(ws: Ws) -> Raw {
+        match ws.into_inner() {
+            MaybeTlsStream::Plain(stream) => Raw { stream, buf: Vec::with_capacity(16 * 1024) },
+            _ => panic!("the load generator speaks plain ws:// only"),
+        }
+    }
+
+    async fn send(&mut self, frame: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(frame).await.expect("write");
+    }
+
+    /// Reads up to the end of the next text frame; panics on an error message.
+    async fn next_text(&mut self) {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if let Some((start, end, opcode)) = frame_bounds(&self.buf) {
+                let payload = &self.buf[start..end];
+                let is_text = opcode == 1;
+                if is_text {
+                    let head = &payload[..payload.len().min(16)];
+                    assert!(
+                        !head.starts_with(br#"{"type":"error""#) && !head.starts_with(br#"{"type":"ERROR""#),
+                        "{}",
+                        String::from_utf8_lossy(payload)
+                    );
+                }
+                self.buf.drain(..end);
+                if is_text {
+                    return;
+                }
+                continue;
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// (payload start, payload end, opcode) of the first whole unmasked frame in `b`.
+fn frame_bounds(b: &[u8]) -> Option<(usize, usize, u8)> {
+    if b.len() < 2 {
+        return None;
+    }
+    let opcode = b[0] & 0x0f;
+    let (len, start) = match b[1] & 0x7f {
+        126 if b.len() >= 4 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 4),
+        127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?), 10),
+        126 | 127 => return None,
+        n => (u64::from(n), 2),
+    };
+    let end = start + len as usize;
+    (b.len() >= end).then_some((start, end, opcode))
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -224,20 +302,21 @@ async fn main() {
             let mut tasks = Vec::new();
             let mut it = peers.into_iter();
             for pair in 0..args.pairs {
-                let (mut a, mut b) = (it.next().unwrap(), it.next().unwrap());
-                let (relayed, sdp) = (relayed.clone(), sdp.clone());
+                let (a, b) = (it.next().unwrap(), it.next().unwrap());
+                let relayed = relayed.clone();
                 let msgs = [
-                    message(&args, "offer", &format!("s{pair}"), &b.address, &sdp),
-                    message(&args, "answer", &format!("s{pair}"), &a.address, &sdp),
-                    message(&args, "candidate", &format!("s{pair}"), &b.address, &sdp),
-                    message(&args, "candidate", &format!("s{pair}"), &a.address, &sdp),
+                    masked_frame(&message(&args, "offer", &format!("s{pair}"), &b.address, &sdp)),
+                    masked_frame(&message(&args, "answer", &format!("s{pair}"), &a.address, &sdp)),
+                    masked_frame(&message(&args, "candidate", &format!("s{pair}"), &b.address, &sdp)),
+                    masked_frame(&message(&args, "candidate", &format!("s{pair}"), &a.address, &sdp)),
                 ];
+                let (mut a, mut b) = (a.into_raw(), b.into_raw());
                 tasks.push(tokio::spawn(async move {
                     let mut k = 0;
                     while Instant::now() < deadline {
                         let (from, to) = if k % 2 == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
-                        from.tx.send(Message::Text(msgs[k % 4].clone().into())).await.unwrap();
-                        next_relayed(&mut to.rx).await;
+                        from.send(&msgs[k % 4]).await;
+                        to.next_text().await;
                         relayed.fetch_add(1, Ordering::Relaxed);
                         k += 1;
                     }
