@@ -48,6 +48,16 @@ fn code(response: &[u8]) -> u16 {
         .unwrap_or_else(|| panic!("{text}"))
 }
 
+/// The Call-ID line's value, if the message has one.
+fn call_id(message: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(message).lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        let name = name.trim();
+        (name.eq_ignore_ascii_case("call-id") || name.eq_ignore_ascii_case("i"))
+            .then(|| value.trim().to_owned())
+    })
+}
+
 fn fixtures() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sip/rfc4475");
     if dir.is_dir() {
@@ -65,11 +75,26 @@ fn rfc4475_over_udp() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
     let mut wrong = Vec::new();
+    // Final responses to INVITE are retransmitted until an ACK (Timer G): skip those of earlier messages.
+    let mut earlier: Vec<String> = Vec::new();
     for (name, expected) in TABLE {
         let bytes = std::fs::read(dir.join(name)).unwrap();
+        let this = call_id(&bytes);
         socket.send_to(&bytes, &addr).unwrap();
         let mut buf = [0u8; 65536];
-        let got = socket.recv_from(&mut buf).ok().map(|(n, _)| code(&buf[..n]));
+        let got = loop {
+            match socket.recv_from(&mut buf) {
+                Ok((n, _)) => {
+                    let id = call_id(&buf[..n]);
+                    if id != this && id.as_ref().is_some_and(|id| earlier.contains(id)) {
+                        continue;
+                    }
+                    break Some(code(&buf[..n]));
+                }
+                Err(_) => break None,
+            }
+        };
+        earlier.extend(this);
         let ok = match got {
             None => expected.is_empty(),
             Some(c) => expected.contains(&c),
@@ -128,4 +153,37 @@ fn crlf_keepalive_over_tcp_gets_a_pong() {
     let mut pong = [0u8; 2];
     s.read_exact(&mut pong).unwrap();
     assert_eq!(&pong, b"\r\n");
+}
+
+#[test]
+fn udp_transactions_absorb_retransmissions_and_retransmit_until_ack() {
+    let (_server, addr) = start();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let local = socket.local_addr().unwrap();
+    let request = |method: &str| {
+        format!(
+            "{method} sip:nobody@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKtxn1\r\n\
+             From: <sip:a@127.0.0.1>;tag=9\r\nTo: <sip:nobody@127.0.0.1>\r\nCall-ID: txn-test\r\n\
+             CSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    socket.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 4096];
+    socket.send_to(request("INVITE").as_bytes(), &addr).unwrap();
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    let first = buf[..n].to_vec();
+    assert_eq!(code(&first), 404);
+    // The retransmitted INVITE gets the very same response (same To tag).
+    socket.send_to(request("INVITE").as_bytes(), &addr).unwrap();
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!(buf[..n], first[..]);
+    // Timer G: the 404 comes again by itself after T1 (500 ms).
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!(buf[..n], first[..]);
+    // The ACK stops it: nothing more for the next 1.5 s (Timer G would have fired at 1 s and 2 s).
+    let to = String::from_utf8_lossy(&first).lines().find(|l| l.starts_with("To:")).unwrap().to_owned();
+    let ack = request("ACK").replace("To: <sip:nobody@127.0.0.1>", &to);
+    socket.send_to(ack.as_bytes(), &addr).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    assert!(socket.recv_from(&mut buf).is_err(), "retransmitted after the ACK");
 }

@@ -6,8 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use switchboard_sip::uas::{response_bytes, screen};
-use switchboard_sip::{Framed, Framer};
+use std::time::Instant;
+
+use switchboard_sip::transaction::{Incoming, ServerTransactions, Timers};
+use switchboard_sip::uas::{Verdict, response_bytes, screen};
+use switchboard_sip::{Framed, Framer, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -20,11 +23,15 @@ fn to_tag(shared: &Shared) -> String {
     format!("sb{:x}", shared.sip_messages.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Answers datagrams until the server stops.
+/// Answers datagrams until the server stops, with server transactions
+/// (RFC 3261 §17.2): retransmitted requests get the same response, and final
+/// non-2xx responses to INVITE are retransmitted until the ACK.
 pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut shutdown = shared.shutdown.clone();
+    let mut transactions = ServerTransactions::new(Timers::default(), false);
     loop {
+        let next_timer = transactions.poll_timeout();
         tokio::select! {
             received = socket.recv_from(&mut buf) => {
                 let Ok((n, source)) = received else { continue };
@@ -33,12 +40,53 @@ pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
                 if datagram.iter().all(|b| *b == b'\r' || *b == b'\n') {
                     continue;
                 }
-                if let Some(reply) = answer(&shared, datagram, source) {
-                    let _ = socket.send_to(&reply, source).await;
+                let now = Instant::now();
+                let incoming = Message::parse_datagram(datagram)
+                    .ok()
+                    .and_then(|m| transactions.handle_request(&m, source, now));
+                match incoming {
+                    Some(Incoming::New(key)) => {
+                        let verdict = screen(datagram);
+                        let code = match &verdict {
+                            Verdict::Respond { code, .. } => *code,
+                            Verdict::Drop => 0,
+                        };
+                        match response_bytes(datagram, &verdict, &to_tag(&shared)) {
+                            Some(reply) => {
+                                if let Some((peer, bytes)) = transactions.respond(&key, code, reply, now) {
+                                    let _ = socket.send_to(&bytes, peer).await;
+                                }
+                            }
+                            None => transactions.forget(&key),
+                        }
+                    }
+                    Some(Incoming::Retransmission(Some(last))) => {
+                        let _ = socket.send_to(&last, source).await;
+                    }
+                    Some(Incoming::Retransmission(None) | Incoming::AckAbsorbed | Incoming::AckForDialog) => {}
+                    // Not a request whose transaction can be told (a response, or malformed): stateless.
+                    None => {
+                        if let Some(reply) = answer(&shared, datagram, source) {
+                            let _ = socket.send_to(&reply, source).await;
+                        }
+                    }
+                }
+            }
+            () = sleep_until(next_timer) => {
+                for (peer, bytes) in transactions.handle_timeout(Instant::now()) {
+                    let _ = socket.send_to(&bytes, peer).await;
                 }
             }
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -18,6 +18,7 @@ mod error;
 mod framer;
 mod header;
 mod message;
+pub mod transaction;
 mod typed;
 pub mod uas;
 
