@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 log() { echo "install-peers: $*" >&2; }
 
 # --- Debian packages ------------------------------------------------------------------------------------
-PKGS=(chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc)
+PKGS=(chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc curl)
 command -v node > /dev/null || PKGS+=(nodejs)
 command -v npm > /dev/null || PKGS+=(npm)
 PY=${PYTHON:-python3}

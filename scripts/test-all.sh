@@ -31,6 +31,8 @@ step "doc tests" cargo test --workspace --doc
 # Two headless Chromium pages call each other through `switchboard serve` (private netns);
 # the demo-page screenshot lands in target/browser/demo-call.png.
 step "browser tests (Chromium)" bash tests/browser/run.sh target/debug/switchboard target/browser
+# A real SIP phone registers with digest auth (private netns).
+step "SIP registrar with baresip" bash tests/sip/baresip_register.sh target/debug/switchboard
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"

@@ -90,6 +90,12 @@ pub struct ServeArgs {
     /// SIP address, UDP and TCP on the same port, or `off` [default: 0.0.0.0:5060].
     #[arg(long, env = "SWITCHBOARD_SIP")]
     pub sip: Option<String>,
+    /// A SIP user allowed to register, `name:password` (repeatable).
+    #[arg(long = "sip-user", env = "SWITCHBOARD_SIP_USERS", value_delimiter = ',', hide_env_values = true)]
+    pub sip_users: Vec<String>,
+    /// Digest realm of the SIP registrar [default: switchboard].
+    #[arg(long, env = "SWITCHBOARD_SIP_REALM")]
+    pub sip_realm: Option<String>,
     /// UDP address of the embedded STUN server, or `off` [default: 0.0.0.0:3478].
     #[arg(long, env = "SWITCHBOARD_STUN")]
     pub stun: Option<String>,
@@ -160,6 +166,15 @@ impl ServeArgs {
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             auth_secret: self.auth_secret.clone(),
+            sip_realm: self.sip_realm.clone(),
+            sip_users: self
+                .sip_users
+                .iter()
+                .map(|u| {
+                    let (name, password) = u.split_once(':').ok_or("--sip-user takes name:password")?;
+                    Ok(crate::config::SipUser { name: name.to_owned(), password: password.to_owned() })
+                })
+                .collect::<Result<_, String>>()?,
         })
     }
 }

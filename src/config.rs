@@ -21,6 +21,10 @@ pub struct Config {
     pub stun: Option<SocketAddr>,
     /// Where SIP listens, UDP and TCP on the same port; `None` turns it off.
     pub sip: Option<SocketAddr>,
+    /// Digest realm of the SIP registrar.
+    pub sip_realm: String,
+    /// SIP users allowed to register: (name, password).
+    pub sip_users: Vec<(String, String)>,
     /// TURN servers whose credentials are made per peer from a shared secret.
     pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
@@ -57,6 +61,8 @@ impl Default for Config {
             ice_servers: Vec::new(),
             stun: Some(SocketAddr::from(([0, 0, 0, 0], 3478))),
             sip: Some(SocketAddr::from(([0, 0, 0, 0], 5060))),
+            sip_realm: "switchboard".to_owned(),
+            sip_users: Vec::new(),
             turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -122,6 +128,21 @@ pub struct FileConfig {
     pub tls_key: Option<std::path::PathBuf>,
     /// `auth_secret = "..."`: require an HS256 token on `/ws`.
     pub auth_secret: Option<String>,
+    /// `sip_realm = "switchboard"`: the registrar's digest realm.
+    pub sip_realm: Option<String>,
+    /// `[[sip_users]]` tables: `name`, `password`.
+    #[serde(default)]
+    pub sip_users: Vec<SipUser>,
+}
+
+/// A SIP user of the registrar.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipUser {
+    /// User name (the user part of `sip:name@gateway`).
+    pub name: String,
+    /// Digest password.
+    pub password: String,
 }
 
 impl FileConfig {
@@ -175,6 +196,10 @@ impl FileConfig {
         if let Some(v) = self.auth_secret {
             config.auth_secret = Some(v);
         }
+        if let Some(v) = self.sip_realm {
+            config.sip_realm = v;
+        }
+        config.sip_users.extend(self.sip_users.into_iter().map(|u| (u.name, u.password)));
         Ok(())
     }
 }

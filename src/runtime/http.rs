@@ -113,6 +113,10 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "STUN Binding requests answered.",
         shared.stun_requests.load(Ordering::Relaxed),
     );
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let bindings = shared.uas.lock().unwrap_or_else(|e| e.into_inner()).registrar.binding_count(now);
+    metric("sip_bindings", "gauge", "SIP contacts registered now.", bindings as u64);
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

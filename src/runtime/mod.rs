@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     pub stun_port: Option<u16>,
     /// SIP messages answered (also seeds To tags).
     pub sip_messages: AtomicU64,
+    /// The SIP user agent server: registrar and, later, calls.
+    pub uas: Mutex<switchboard_sip::uas::Uas>,
     /// Set to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     id_keys: std::hash::RandomState,
@@ -149,6 +151,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
         None => None,
     };
+    // Nonces are signed with a key made at start (a restart only invalidates pending challenges).
+    let nonce_key = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8).to_le_bytes();
+    let uas = switchboard_sip::uas::Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),
@@ -158,6 +163,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         stun_requests: AtomicU64::new(0),
         stun_port: stun.as_ref().and_then(|s| s.local_addr().ok()).map(|a| a.port()),
         sip_messages: AtomicU64::new(0),
+        uas: Mutex::new(uas),
         shutdown: stop_rx,
         id_keys: std::hash::RandomState::new(),
     });

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use switchboard_sip::transaction::{Incoming, ServerTransactions, Timers};
-use switchboard_sip::uas::{Verdict, response_bytes, screen};
+use switchboard_sip::uas::{Verdict, response_bytes};
 use switchboard_sip::{Framed, Framer, Message};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -46,10 +46,10 @@ pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
                     .and_then(|m| transactions.handle_request(&m, source, now));
                 match incoming {
                     Some(Incoming::New(key)) => {
-                        let verdict = screen(datagram);
+                        let verdict = handle(&shared, datagram);
                         let code = match &verdict {
                             Verdict::Respond { code, .. } => *code,
-                            Verdict::Drop => 0,
+                            Verdict::Drop | Verdict::Register => 0,
                         };
                         match response_bytes(datagram, &verdict, &to_tag(&shared)) {
                             Some(reply) => {
@@ -82,6 +82,13 @@ pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
     }
 }
 
+/// The UAS's answer (registrar included) at the current time.
+fn handle(shared: &Shared, message: &[u8]) -> Verdict {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    shared.uas.lock().unwrap_or_else(|e| e.into_inner()).handle(message, now)
+}
+
 /// Sleeps until `at`, or forever when there is nothing to wait for.
 async fn sleep_until(at: Option<Instant>) {
     match at {
@@ -93,7 +100,7 @@ async fn sleep_until(at: Option<Instant>) {
 /// The response to one message, if any; responses go back to the source
 /// (with RFC 3581 `rport`/`received` the Via would say the same on this path).
 fn answer(shared: &Shared, message: &[u8], source: SocketAddr) -> Option<Vec<u8>> {
-    let verdict = screen(message);
+    let verdict = handle(shared, message);
     tracing::debug!(%source, ?verdict, "sip");
     response_bytes(message, &verdict, &to_tag(shared))
 }

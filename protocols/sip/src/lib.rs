@@ -14,10 +14,12 @@
 
 #![warn(missing_docs)]
 
+pub mod digest;
 mod error;
 mod framer;
 mod header;
 mod message;
+pub mod registrar;
 pub mod transaction;
 mod typed;
 pub mod uas;

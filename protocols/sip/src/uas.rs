@@ -40,6 +40,8 @@ const SINGLE: &[&str] =
 pub enum Verdict {
     /// Send nothing (a stray response, an ACK).
     Drop,
+    /// A well-formed REGISTER: for the registrar ([`Uas::handle`] does that).
+    Register,
     /// Send this final response.
     Respond {
         /// Status code.
@@ -277,16 +279,33 @@ pub fn screen(bytes: &[u8]) -> Verdict {
                 ("Supported", SUPPORTED.join(", ")),
             ],
         },
-        "REGISTER" => Verdict::Respond {
-            code: 401,
-            reason: "Unauthorized".into(),
-            headers: vec![(
-                "WWW-Authenticate",
-                r#"Digest realm="switchboard", algorithm=SHA-256, qop="auth", nonce="0""#.into(),
-            )],
-        },
+        "REGISTER" => Verdict::Register,
         "CANCEL" | "BYE" => respond(481, "Call/Transaction Does Not Exist"),
         _ => respond(404, "Not Found"),
+    }
+}
+
+/// The stateful part: the registrar (and, later, dialogs and calls).
+pub struct Uas {
+    /// Bindings and digest auth.
+    pub registrar: crate::registrar::Registrar,
+}
+
+impl Uas {
+    /// A UAS whose registrar knows `users` in `realm`.
+    pub fn new(realm: &str, secret: &[u8], users: impl IntoIterator<Item = (String, String)>) -> Self {
+        Uas { registrar: crate::registrar::Registrar::new(realm, secret, users) }
+    }
+
+    /// The answer to one message at `now` (seconds since the epoch).
+    pub fn handle(&mut self, bytes: &[u8], now: u64) -> Verdict {
+        match screen(bytes) {
+            Verdict::Register => match Message::parse_datagram(bytes) {
+                Ok(m) => self.registrar.handle(&m, now),
+                Err(_) => respond(400, "Bad Request"),
+            },
+            other => other,
+        }
     }
 }
 

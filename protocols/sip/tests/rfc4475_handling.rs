@@ -3,7 +3,7 @@
 //! from the stateless UAS layer (`uas::screen`). The same table is run over
 //! UDP and TCP against the binary by the integration tests of issue #4.
 
-use switchboard_sip::uas::{Verdict, response_bytes, screen};
+use switchboard_sip::uas::{Uas, Verdict, response_bytes, screen};
 use switchboard_sip::{Message, StartLine};
 
 include!("rfc4475_table.in");
@@ -18,11 +18,12 @@ fn every_rfc4475_message_gets_the_expected_handling() {
     }
     assert_eq!(TABLE.len(), 49);
     let mut wrong = Vec::new();
+    let mut uas = Uas::new("switchboard", b"test", []);
     for (name, expected) in TABLE {
         let bytes = std::fs::read(dir.join(name)).unwrap();
-        let verdict = screen(&bytes);
+        let verdict = uas.handle(&bytes, 1_000_000);
         let got = match &verdict {
-            Verdict::Drop => None,
+            Verdict::Drop | Verdict::Register => None,
             Verdict::Respond { code, .. } => Some(*code),
         };
         let ok = match got {
