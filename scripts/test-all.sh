@@ -33,6 +33,8 @@ step "doc tests" cargo test --workspace --doc
 step "browser tests (Chromium)" bash tests/browser/run.sh target/debug/switchboard target/browser
 # A real SIP phone registers with digest auth (private netns).
 step "SIP registrar with baresip" bash tests/sip/baresip_register.sh target/debug/switchboard
+# JsSIP in Chromium registers over SIP WebSocket (/sip, RFC 7118).
+step "SIP over WebSocket with JsSIP" bash tests/sip/run_jssip.sh target/debug/switchboard
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"

@@ -20,6 +20,7 @@ const DEMO_HTML: &str = include_str!("../../clients/js/demo.html");
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/ws", get(websocket))
+        .route("/sip", get(sip_websocket))
         .route("/", get(|| async { Html(DEMO_HTML) }))
         .route(
             "/switchboard.js",
@@ -79,6 +80,17 @@ async fn websocket(
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
         .on_upgrade(move |socket| super::ws::run(socket, shared, host, permissions))
+}
+
+/// SIP over WebSocket (RFC 7118), subprotocol `sip`.
+async fn sip_websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .protocols(["sip"])
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
+        .max_message_size(65_535)
+        .max_frame_size(65_535)
+        .on_upgrade(move |socket| super::sip_ws::run(socket, shared))
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

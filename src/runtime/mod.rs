@@ -3,6 +3,7 @@
 mod http;
 pub mod ice;
 mod sip;
+mod sip_ws;
 mod stun;
 pub mod tls;
 mod ws;

@@ -19,6 +19,11 @@ use super::Shared;
 /// Largest SIP message accepted (RFC 3261 §18.1.1 keeps UDP under the path MTU; TCP may carry more).
 const MAX_MESSAGE: usize = 65_535;
 
+/// A fresh To tag.
+pub(crate) fn next_tag(shared: &Shared) -> String {
+    to_tag(shared)
+}
+
 fn to_tag(shared: &Shared) -> String {
     format!("sb{:x}", shared.sip_messages.fetch_add(1, Ordering::Relaxed))
 }
@@ -83,7 +88,7 @@ pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
 }
 
 /// The UAS's answer (registrar included) at the current time.
-fn handle(shared: &Shared, message: &[u8]) -> Verdict {
+pub(crate) fn handle(shared: &Shared, message: &[u8]) -> Verdict {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     shared.uas.lock().unwrap_or_else(|e| e.into_inner()).handle(message, now)
