@@ -143,6 +143,50 @@ await check('demo page: video call between two pages, screenshot', async () => {
   return path;
 }, 'demo');
 
+await check('client reconnects after a dropped connection, registers and joins again', async () => {
+  const [a, b] = [await clientPage(), await clientPage()];
+  const room = `re-${Date.now()}`;
+  await b.evaluate(async (room) => {
+    const sb = new window.SB.Switchboard();
+    await sb.connect();
+    await sb.join(room);
+    window.events = [];
+    for (const t of ['peer-joined', 'peer-left']) sb.addEventListener(t, (e) => window.events.push(`${t} ${e.detail.peer}`));
+  }, room);
+  const r = await a.evaluate(async (room) => {
+    const sb = new window.SB.Switchboard();
+    await sb.connect();
+    await sb.register('carol');
+    await sb.join(room);
+    const first = sb.id;
+    // Drop the connection as a network failure would (not sb.close(), which means "for good").
+    const reopened = new Promise((resolve) => sb.addEventListener('open', resolve, { once: true }));
+    sb._ws.close();
+    await reopened;
+    // The name and the room come back after the reconnect; wait until the name is ours again.
+    for (let i = 0; i < 50 && !(sb.rooms.has(room)); i++) await new Promise((r) => setTimeout(r, 100));
+    return { first, second: sb.id };
+  }, room);
+  if (r.first === r.second) throw new Error('same id after reconnect');
+  await b.waitForFunction((id) => window.events.includes(`peer-joined ${id}`), r.second, { timeout: 5000 });
+  const events = await b.evaluate(() => window.events);
+  if (!events.includes(`peer-left ${r.first}`)) throw new Error(JSON.stringify(events));
+  // The name was registered again: a third page can call it by name.
+  const c = await clientPage();
+  const reached = await c.evaluate(async () => {
+    const sb = new window.SB.Switchboard();
+    await sb.connect();
+    return new Promise((resolve) => {
+      sb.addEventListener('error', (e) => resolve(e.detail.code));
+      sb.send({ type: 'offer', to: 'carol', session: 'probe', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n' });
+      setTimeout(() => resolve('relayed'), 1000);
+    });
+  });
+  if (reached !== 'relayed') throw new Error(`calling carol after the reconnect: ${reached}`);
+  await a.close(); await b.close(); await c.close();
+  return `ids ${r.first} -> ${r.second}; b saw ${events.join(', ')}`;
+}, 'reconnect');
+
 await check('Chromium gathers with the embedded STUN server from welcome', async () => {
   const page = await clientPage();
   const r = await page.evaluate(async () => {
