@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// A SIP user allowed to register, `name:password` (repeatable).
     #[arg(long = "sip-user", env = "SWITCHBOARD_SIP_USERS", value_delimiter = ',', hide_env_values = true)]
     pub sip_users: Vec<String>,
+    /// Digest algorithms the registrar challenges with, in order, e.g. `SHA-256,MD5`
+    /// [default: MD5, since libre 1.x (baresip 1.0) fails on any SHA-256 challenge].
+    #[arg(long, env = "SWITCHBOARD_SIP_DIGEST", value_delimiter = ',')]
+    pub sip_digest: Vec<String>,
     /// Digest realm of the SIP registrar [default: switchboard].
     #[arg(long, env = "SWITCHBOARD_SIP_REALM")]
     pub sip_realm: Option<String>,
@@ -167,6 +171,7 @@ impl ServeArgs {
             tls_key: self.tls_key.clone(),
             auth_secret: self.auth_secret.clone(),
             sip_realm: self.sip_realm.clone(),
+            sip_digest: (!self.sip_digest.is_empty()).then(|| self.sip_digest.clone()),
             sip_users: self
                 .sip_users
                 .iter()

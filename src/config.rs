@@ -25,6 +25,8 @@ pub struct Config {
     pub sip_realm: String,
     /// SIP users allowed to register: (name, password).
     pub sip_users: Vec<(String, String)>,
+    /// Digest algorithms the registrar challenges with, in order (`MD5`, `SHA-256`).
+    pub sip_digest: Vec<switchboard_sip::digest::Algorithm>,
     /// TURN servers whose credentials are made per peer from a shared secret.
     pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
@@ -63,6 +65,7 @@ impl Default for Config {
             sip: Some(SocketAddr::from(([0, 0, 0, 0], 5060))),
             sip_realm: "switchboard".to_owned(),
             sip_users: Vec::new(),
+            sip_digest: vec![switchboard_sip::digest::Algorithm::Md5],
             turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -133,6 +136,8 @@ pub struct FileConfig {
     /// `[[sip_users]]` tables: `name`, `password`.
     #[serde(default)]
     pub sip_users: Vec<SipUser>,
+    /// `sip_digest = ["SHA-256", "MD5"]`: the challenges the registrar sends, in order.
+    pub sip_digest: Option<Vec<String>>,
 }
 
 /// A SIP user of the registrar.
@@ -200,6 +205,19 @@ impl FileConfig {
             config.sip_realm = v;
         }
         config.sip_users.extend(self.sip_users.into_iter().map(|u| (u.name, u.password)));
+        if let Some(list) = self.sip_digest {
+            config.sip_digest = list
+                .iter()
+                .map(|a| match a.to_ascii_uppercase().as_str() {
+                    "MD5" => Ok(switchboard_sip::digest::Algorithm::Md5),
+                    "SHA-256" => Ok(switchboard_sip::digest::Algorithm::Sha256),
+                    other => Err(format!("sip digest algorithm `{other}`: expected MD5 or SHA-256")),
+                })
+                .collect::<Result<_, _>>()?;
+            if config.sip_digest.is_empty() {
+                return Err("sip_digest needs at least one algorithm".into());
+            }
+        }
         Ok(())
     }
 }

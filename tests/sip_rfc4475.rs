@@ -20,8 +20,13 @@ impl Drop for Server {
 
 /// Starts the server with SIP on an ephemeral port; returns it and the SIP address.
 fn start() -> (Server, String) {
+    start_with(&[])
+}
+
+fn start_with(extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--http", "127.0.0.1:0", "--stun", "off", "--sip", "127.0.0.1:0"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -186,4 +191,35 @@ fn udp_transactions_absorb_retransmissions_and_retransmit_until_ack() {
     socket.send_to(ack.as_bytes(), &addr).unwrap();
     socket.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
     assert!(socket.recv_from(&mut buf).is_err(), "retransmitted after the ACK");
+}
+
+#[test]
+fn registrar_challenges_with_the_configured_digest_algorithms() {
+    for (flag, expected) in [(None, vec!["MD5"]), (Some("SHA-256,MD5"), vec!["SHA-256", "MD5"])] {
+        let mut args = vec!["--sip-user", "alice:pw"];
+        if let Some(f) = flag {
+            args.extend(["--sip-digest", f]);
+        }
+        let (_server, addr) = start_with(&args);
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let local = socket.local_addr().unwrap();
+        let register = format!(
+            "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKreg\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\n\
+             To: <sip:alice@127.0.0.1>\r\nCall-ID: reg-{}\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@{local}>\r\n\
+             Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            expected.len()
+        );
+        socket.send_to(register.as_bytes(), &addr).unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = socket.recv_from(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert_eq!(code(&buf[..n]), 401);
+        let algorithms: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("WWW-Authenticate:"))
+            .map(|l| l.split("algorithm=").nth(1).unwrap().split(',').next().unwrap())
+            .collect();
+        assert_eq!(algorithms, expected, "{text}");
+    }
 }

@@ -154,7 +154,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     // Nonces are signed with a key made at start (a restart only invalidates pending challenges).
     let nonce_key = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8).to_le_bytes();
-    let uas = switchboard_sip::uas::Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
+    let mut uas = switchboard_sip::uas::Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
+    uas.registrar.set_algorithms(config.sip_digest.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),

@@ -63,6 +63,11 @@ impl Registrar {
         }
     }
 
+    /// The digest algorithms to challenge with, in order.
+    pub fn set_algorithms(&mut self, algorithms: Vec<crate::digest::Algorithm>) {
+        self.auth.algorithms = algorithms;
+    }
+
     /// Live bindings of `user` at `now`.
     pub fn lookup(&self, user: &str, now: u64) -> Vec<&Binding> {
         self.bindings.get(user).map(|b| b.iter().filter(|b| b.expires_at > now).collect()).unwrap_or_default()
