@@ -1,6 +1,7 @@
 //! Typed `a=` attributes (RFC 8866 §6 and the RFCs that WebRTC, SIP phones
 //! and rtpengine use). Unknown attributes are kept as [`Attribute::Other`].
 
+use crate::write::w;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -678,83 +679,83 @@ impl fmt::Display for Attribute<'_> {
             | Attribute::ExtmapAllowMixed
             | Attribute::Direction(_)
             | Attribute::Other { value: None, .. } => f.write_str(name),
-            Attribute::Candidate(c) => write!(f, "{name}:{c}"),
+            Attribute::Candidate(c) => w!(f, name, ":", c),
             Attribute::IceUfrag(v)
             | Attribute::IcePwd(v)
             | Attribute::IceOptions(v)
             | Attribute::Mid(v)
             | Attribute::Ptime(v)
             | Attribute::Maxptime(v)
-            | Attribute::Other { value: Some(v), .. } => write!(f, "{name}:{v}"),
-            Attribute::Fingerprint(fp) => write!(f, "{name}:{} {}", fp.hash, fp.value),
-            Attribute::Setup(s) => write!(f, "{name}:{}", s.as_str()),
+            | Attribute::Other { value: Some(v), .. } => w!(f, name, ":", v),
+            Attribute::Fingerprint(fp) => w!(f, name, ":", fp.hash, " ", fp.value),
+            Attribute::Setup(s) => w!(f, name, ":", s.as_str()),
             Attribute::Group(g) => {
-                write!(f, "{name}:{}", g.semantics)?;
-                g.mids.iter().try_for_each(|m| write!(f, " {m}"))
+                w!(f, name, ":", g.semantics)?;
+                g.mids.iter().try_for_each(|m| w!(f, " ", m))
             }
             Attribute::MsidSemantic(m) => {
                 let blank = if m.blank_after_colon { " " } else { "" };
-                write!(f, "{name}:{blank}{}", m.semantic)?;
-                m.ids.iter().try_for_each(|id| write!(f, " {id}"))
+                w!(f, name, ":", blank, m.semantic)?;
+                m.ids.iter().try_for_each(|id| w!(f, " ", id))
             }
             Attribute::Msid(m) => {
-                write!(f, "{name}:{}", m.stream)?;
-                m.track.iter().try_for_each(|t| write!(f, " {t}"))
+                w!(f, name, ":", m.stream)?;
+                m.track.iter().try_for_each(|t| w!(f, " ", t))
             }
             Attribute::Rtpmap(r) => {
-                write!(f, "{name}:{} {}/{}", r.payload, r.encoding, r.clock_rate)?;
-                r.channels.iter().try_for_each(|c| write!(f, "/{c}"))
+                w!(f, name, ":", r.payload, " ", r.encoding, "/", r.clock_rate)?;
+                r.channels.iter().try_for_each(|c| w!(f, "/", c))
             }
-            Attribute::Fmtp(p) if p.params.is_empty() => write!(f, "{name}:{}", p.format),
-            Attribute::Fmtp(p) => write!(f, "{name}:{} {}", p.format, p.params),
+            Attribute::Fmtp(p) if p.params.is_empty() => w!(f, name, ":", p.format),
+            Attribute::Fmtp(p) => w!(f, name, ":", p.format, " ", p.params),
             Attribute::RtcpFb(r) => {
                 match r.payload {
-                    Some(pt) => write!(f, "{name}:{pt} {}", r.kind)?,
-                    None => write!(f, "{name}:* {}", r.kind)?,
+                    Some(pt) => w!(f, name, ":", pt, " ", r.kind)?,
+                    None => w!(f, name, ":* ", r.kind)?,
                 }
-                r.params.iter().try_for_each(|p| write!(f, " {p}"))
+                r.params.iter().try_for_each(|p| w!(f, " ", p))
             }
             Attribute::Rtcp(r) => {
-                write!(f, "{name}:{}", r.port)?;
-                r.address.iter().try_for_each(|(n, t, a)| write!(f, " {n} {t} {a}"))
+                w!(f, name, ":", r.port)?;
+                r.address.iter().try_for_each(|(n, t, a)| w!(f, " ", n, " ", t, " ", a))
             }
             Attribute::Extmap(e) => {
-                write!(f, "{name}:{}", e.id)?;
+                w!(f, name, ":", e.id)?;
                 if let Some(d) = e.direction {
-                    write!(f, "/{}", d.as_str())?;
+                    w!(f, "/", d.as_str())?;
                 }
-                write!(f, " {}", e.uri)?;
-                e.attributes.iter().try_for_each(|a| write!(f, " {a}"))
+                w!(f, " ", e.uri)?;
+                e.attributes.iter().try_for_each(|a| w!(f, " ", a))
             }
             Attribute::Ssrc(s) => {
-                write!(f, "{name}:{} {}", s.id, s.attribute)?;
-                s.value.iter().try_for_each(|v| write!(f, ":{v}"))
+                w!(f, name, ":", s.id, " ", s.attribute)?;
+                s.value.iter().try_for_each(|v| w!(f, ":", v))
             }
             Attribute::SsrcGroup(g) => {
-                write!(f, "{name}:{}", g.semantics)?;
-                g.ssrcs.iter().try_for_each(|s| write!(f, " {s}"))
+                w!(f, name, ":", g.semantics)?;
+                g.ssrcs.iter().try_for_each(|s| w!(f, " ", s))
             }
             Attribute::Rid(r) => {
-                write!(f, "{name}:{} {}", r.id, r.direction.as_str())?;
-                r.restrictions.iter().try_for_each(|p| write!(f, " {p}"))
+                w!(f, name, ":", r.id, " ", r.direction.as_str())?;
+                r.restrictions.iter().try_for_each(|p| w!(f, " ", p))
             }
             Attribute::Simulcast(s) => {
                 f.write_str("simulcast:")?;
                 for (i, (d, list)) in s.lists.iter().enumerate() {
                     let sep = if i == 0 { "" } else { " " };
-                    write!(f, "{sep}{} {list}", d.as_str())?;
+                    w!(f, sep, d.as_str(), " ", list)?;
                 }
                 Ok(())
             }
-            Attribute::SctpPort(p) => write!(f, "{name}:{p}"),
-            Attribute::MaxMessageSize(m) => write!(f, "{name}:{m}"),
+            Attribute::SctpPort(p) => w!(f, name, ":", p),
+            Attribute::MaxMessageSize(m) => w!(f, name, ":", m),
             Attribute::Sctpmap(s) => {
-                write!(f, "{name}:{} {}", s.port, s.app)?;
-                s.streams.iter().try_for_each(|n| write!(f, " {n}"))
+                w!(f, name, ":", s.port, " ", s.app)?;
+                s.streams.iter().try_for_each(|n| w!(f, " ", n))
             }
             Attribute::Crypto(c) => {
-                write!(f, "{name}:{} {} {}", c.tag, c.suite, c.key_params)?;
-                c.session_params.iter().try_for_each(|p| write!(f, " {p}"))
+                w!(f, name, ":", c.tag, " ", c.suite, " ", c.key_params)?;
+                c.session_params.iter().try_for_each(|p| w!(f, " ", p))
             }
         }
     }

@@ -8,6 +8,7 @@
 //!                       *(SP cand-extension)
 //! ```
 
+use crate::write::w;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
@@ -405,40 +406,45 @@ impl<'a> Candidate<'a> {
 /// Writes the attribute value, without the `candidate:` prefix.
 impl fmt::Display for Candidate<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
+        w!(
             f,
-            "{} {} {} {} {} {} typ {}",
             self.foundation,
+            " ",
             self.component,
+            " ",
             self.transport,
+            " ",
             self.priority,
+            " ",
             self.address,
+            " ",
             self.port,
+            " typ ",
             self.kind.as_str()
         )?;
         if let Some(a) = &self.related_address {
-            write!(f, " raddr {a}")?;
+            w!(f, " raddr ", a)?;
         }
         if let Some(p) = self.related_port {
-            write!(f, " rport {p}")?;
+            w!(f, " rport ", p)?;
         }
         if let Some(t) = self.tcp_type {
-            write!(f, " tcptype {}", t.as_str())?;
+            w!(f, " tcptype ", t.as_str())?;
         }
         if let Some(g) = self.generation {
-            write!(f, " generation {g}")?;
+            w!(f, " generation ", g)?;
         }
         if let Some(u) = &self.ufrag {
-            write!(f, " ufrag {u}")?;
+            w!(f, " ufrag ", u)?;
         }
         if let Some(n) = self.network_id {
-            write!(f, " network-id {n}")?;
+            w!(f, " network-id ", n)?;
         }
         if let Some(n) = self.network_cost {
-            write!(f, " network-cost {n}")?;
+            w!(f, " network-cost ", n)?;
         }
         for (k, v) in &self.extensions {
-            write!(f, " {k} {v}")?;
+            w!(f, " ", k, " ", v)?;
         }
         Ok(())
     }

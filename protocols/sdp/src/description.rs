@@ -1,6 +1,7 @@
 //! The session description: its opening lines, session-level lines and
 //! media sections (RFC 8866 §5), with the parser and writer.
 
+use crate::write::w;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -339,14 +340,14 @@ fn fingerprints<'l, 'a>(lines: &'l [Line<'a>]) -> impl Iterator<Item = &'l Finge
 /// Writes the description with CRLF line ends.
 impl fmt::Display for SessionDescription<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v={}\r\no={}\r\ns={}\r\n", self.version, self.origin, self.session_name)?;
+        w!(f, "v=", self.version, "\r\no=", self.origin, "\r\ns=", self.session_name, "\r\n")?;
         for line in &self.lines {
-            write!(f, "{line}\r\n")?;
+            w!(f, line, "\r\n")?;
         }
         for media in &self.media {
-            write!(f, "m={}\r\n", media.line)?;
+            w!(f, "m=", media.line, "\r\n")?;
             for line in &media.lines {
-                write!(f, "{line}\r\n")?;
+                w!(f, line, "\r\n")?;
             }
         }
         Ok(())

@@ -32,6 +32,7 @@ mod line;
 mod media;
 mod offer_answer;
 mod owned;
+mod write;
 
 pub use attribute::{
     Attribute, Crypto, Direction, Extmap, Fingerprint, Fmtp, Group, Msid, MsidSemantic, Rid, RidDirection,

@@ -1,6 +1,7 @@
 //! Non-attribute lines (RFC 8866 §5): `o=`, `c=`, `b=`, `t=` and the
 //! free-text ones, and [`Line`], one line of a session or media level.
 
+use crate::write::w;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -53,10 +54,19 @@ impl<'a> Origin<'a> {
 
 impl fmt::Display for Origin<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
+        w!(
             f,
-            "{} {} {} {} {} {}",
-            self.username, self.session_id, self.session_version, self.nettype, self.addrtype, self.address
+            self.username,
+            " ",
+            self.session_id,
+            " ",
+            self.session_version,
+            " ",
+            self.nettype,
+            " ",
+            self.addrtype,
+            " ",
+            self.address
         )
     }
 }
@@ -121,12 +131,12 @@ impl<'a> Connection<'a> {
 
 impl fmt::Display for Connection<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.nettype, self.addrtype, self.address)?;
+        w!(f, self.nettype, " ", self.addrtype, " ", self.address)?;
         if let Some(ttl) = self.ttl {
-            write!(f, "/{ttl}")?;
+            w!(f, "/", ttl)?;
         }
         if let Some(count) = self.count {
-            write!(f, "/{count}")?;
+            w!(f, "/", count)?;
         }
         Ok(())
     }
@@ -275,11 +285,11 @@ impl fmt::Display for Line<'_> {
             | Line::Repeat(v)
             | Line::TimeZones(v)
             | Line::Key(v)
-            | Line::Unknown { value: v, .. } => write!(f, "{letter}={v}"),
-            Line::Connection(c) => write!(f, "c={c}"),
-            Line::Bandwidth(bw) => write!(f, "b={}:{}", bw.kind, bw.value),
-            Line::Timing(t) => write!(f, "t={} {}", t.start, t.stop),
-            Line::Attribute(a) => write!(f, "a={a}"),
+            | Line::Unknown { value: v, .. } => w!(f, letter, "=", v),
+            Line::Connection(c) => w!(f, "c=", c),
+            Line::Bandwidth(bw) => w!(f, "b=", bw.kind, ":", bw.value),
+            Line::Timing(t) => w!(f, "t=", t.start, " ", t.stop),
+            Line::Attribute(a) => w!(f, "a=", a),
         }
     }
 }

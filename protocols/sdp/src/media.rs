@@ -1,6 +1,7 @@
 //! Media sections: the `m=` line (RFC 8866 §5.14) and the lines under it,
 //! with typed accessors for what WebRTC and SIP need.
 
+use crate::write::w;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -94,12 +95,12 @@ impl<'a> MediaLine<'a> {
 
 impl fmt::Display for MediaLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.media, self.port)?;
+        w!(f, self.media, " ", self.port)?;
         if let Some(n) = self.port_count {
-            write!(f, "/{n}")?;
+            w!(f, "/", n)?;
         }
-        write!(f, " {}", self.proto)?;
-        self.formats.iter().try_for_each(|fmt| write!(f, " {fmt}"))
+        w!(f, " ", self.proto)?;
+        self.formats.iter().try_for_each(|fmt| w!(f, " ", fmt))
     }
 }
 
