@@ -11,7 +11,7 @@ fi
 ip link set lo up
 WORK=$(mktemp -d /tmp/sb-baresip.XXXXXX)
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill -9 "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 "$BIN" serve --http 127.0.0.1:8088 --stun off --sip 127.0.0.1:5060 --sip-user alice:s3cret --sip-user bob:other \
   > "$WORK/sb.out" 2> "$WORK/sb.log" &
 PIDS+=($!)
