@@ -126,6 +126,9 @@ pub struct ServeArgs {
     /// `name` and `rooms` claims limit what the connection may register and join.
     #[arg(long, env = "SWITCHBOARD_AUTH_SECRET", hide_env_values = true)]
     pub auth_secret: Option<String>,
+    /// Worker threads of the runtime [default: one per core].
+    #[arg(long, env = "SWITCHBOARD_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// Log format: `text` or `json` (the level comes from `RUST_LOG`, default `info`).
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT")]
     pub log_format: Option<String>,

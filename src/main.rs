@@ -24,7 +24,11 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             init_logging(config.log_json);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = args.threads {
+                builder.worker_threads(usize::from(n));
+            }
+            let runtime = match builder.enable_all().build() {
                 Ok(rt) => rt,
                 Err(e) => return fail(&format!("starting the runtime: {e}")),
             };
