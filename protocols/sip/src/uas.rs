@@ -83,10 +83,7 @@ fn valid_address(value: &str) -> Result<(), String> {
                 Some(i) if inner[i + 1..].trim().is_empty() => {}
                 _ => return Err("unbalanced quotes in the display name".into()),
             }
-        } else if !display
-            .split_ascii_whitespace()
-            .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)))
-        {
+        } else if !display.split_ascii_whitespace().all(crate::message::is_token) {
             return Err("an unquoted display name must be tokens".into());
         }
         let close = v[open..].find('>').ok_or("no `>` after `<`")? + open;
