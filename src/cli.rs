@@ -97,6 +97,15 @@ pub struct ServeArgs {
     /// [default: MD5, since libre 1.x (baresip 1.0) fails on any SHA-256 challenge].
     #[arg(long, env = "SWITCHBOARD_SIP_DIGEST", value_delimiter = ',')]
     pub sip_digest: Vec<String>,
+    /// Credentials for challenges to calls Switchboard places, `user:password` or
+    /// `user:password@host` (repeatable).
+    #[arg(
+        long = "sip-account",
+        env = "SWITCHBOARD_SIP_ACCOUNTS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub sip_accounts: Vec<String>,
     /// Digest realm of the SIP registrar [default: switchboard].
     #[arg(long, env = "SWITCHBOARD_SIP_REALM")]
     pub sip_realm: Option<String>,
@@ -182,6 +191,11 @@ impl ServeArgs {
                     let (name, password) = u.split_once(':').ok_or("--sip-user takes name:password")?;
                     Ok(crate::config::SipUser { name: name.to_owned(), password: password.to_owned() })
                 })
+                .collect::<Result<_, String>>()?,
+            sip_accounts: self
+                .sip_accounts
+                .iter()
+                .map(|a| crate::config::SipAccount::parse(a))
                 .collect::<Result<_, String>>()?,
         })
     }

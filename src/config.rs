@@ -27,6 +27,8 @@ pub struct Config {
     pub sip_users: Vec<(String, String)>,
     /// Digest algorithms the registrar challenges with, in order (`MD5`, `SHA-256`).
     pub sip_digest: Vec<switchboard_sip::digest::Algorithm>,
+    /// Credentials for digest challenges to calls Switchboard places (trunks, PBXs).
+    pub sip_accounts: Vec<switchboard_sip::agent::Credential>,
     /// TURN servers whose credentials are made per peer from a shared secret.
     pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
@@ -66,6 +68,7 @@ impl Default for Config {
             sip_realm: "switchboard".to_owned(),
             sip_users: Vec::new(),
             sip_digest: vec![switchboard_sip::digest::Algorithm::Md5],
+            sip_accounts: Vec::new(),
             turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -138,6 +141,34 @@ pub struct FileConfig {
     pub sip_users: Vec<SipUser>,
     /// `sip_digest = ["SHA-256", "MD5"]`: the challenges the registrar sends, in order.
     pub sip_digest: Option<Vec<String>>,
+    /// `[[sip_accounts]]` tables: `user`, `password`, optional `host` (the
+    /// Request-URI host they answer challenges for).
+    #[serde(default)]
+    pub sip_accounts: Vec<SipAccount>,
+}
+
+/// Credentials Switchboard uses when a SIP peer challenges its requests.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipAccount {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    /// Only for requests to this host; any host when absent.
+    pub host: Option<String>,
+}
+
+impl SipAccount {
+    /// Parses `user:password` or `user:password@host`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (user, rest) = text.split_once(':').ok_or("--sip-account takes user:password[@host]")?;
+        let (password, host) = match rest.rsplit_once('@') {
+            Some((p, h)) => (p, Some(h.to_owned())),
+            None => (rest, None),
+        };
+        Ok(SipAccount { user: user.to_owned(), password: password.to_owned(), host })
+    }
 }
 
 /// A SIP user of the registrar.
@@ -205,6 +236,9 @@ impl FileConfig {
             config.sip_realm = v;
         }
         config.sip_users.extend(self.sip_users.into_iter().map(|u| (u.name, u.password)));
+        config.sip_accounts.extend(self.sip_accounts.into_iter().map(|a| {
+            switchboard_sip::agent::Credential { host: a.host, user: a.user, password: a.password }
+        }));
         if let Some(list) = self.sip_digest {
             config.sip_digest = list
                 .iter()

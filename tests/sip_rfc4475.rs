@@ -53,6 +53,17 @@ fn code(response: &[u8]) -> u16 {
         .unwrap_or_else(|| panic!("{text}"))
 }
 
+/// The first final status code in a stream of responses (an INVITE gets 100 Trying first).
+fn final_code(stream: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(stream);
+    let codes: Vec<u16> = text
+        .match_indices("SIP/2.0 ")
+        .filter(|(i, _)| *i == 0 || text[..*i].ends_with('\n'))
+        .filter_map(|(i, _)| text.get(i + 8..i + 11)?.parse().ok())
+        .collect();
+    codes.iter().find(|c| **c >= 200).or(codes.last()).copied().unwrap_or_else(|| panic!("{text}"))
+}
+
 /// The Call-ID line's value, if the message has one.
 fn call_id(message: &[u8]) -> Option<String> {
     String::from_utf8_lossy(message).lines().find_map(|l| {
@@ -94,6 +105,10 @@ fn rfc4475_over_udp() {
                     if id != this && id.as_ref().is_some_and(|id| earlier.contains(id)) {
                         continue;
                     }
+                    // 100 Trying comes before the final answer to an INVITE (§8.2.6.1).
+                    if code(&buf[..n]) < 200 {
+                        continue;
+                    }
                     break Some(code(&buf[..n]));
                 }
                 Err(_) => break None,
@@ -133,7 +148,7 @@ fn rfc4475_over_tcp() {
         let _ = s.shutdown(std::net::Shutdown::Write);
         let mut response = Vec::new();
         let _ = s.read_to_end(&mut response);
-        let got = (!response.is_empty()).then(|| code(&response));
+        let got = (!response.is_empty()).then(|| final_code(&response));
         // Content-Length is mandatory on streams (RFC 3261 §18.3): a request without one gets 400 over TCP.
         let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
         let no_length = !text.contains("\ncontent-length") && !text.contains("\nl:");
@@ -175,6 +190,8 @@ fn udp_transactions_absorb_retransmissions_and_retransmit_until_ack() {
     socket.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut buf = [0u8; 4096];
     socket.send_to(request("INVITE").as_bytes(), &addr).unwrap();
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!(code(&buf[..n]), 100, "100 Trying at once for an INVITE");
     let (n, _) = socket.recv_from(&mut buf).unwrap();
     let first = buf[..n].to_vec();
     assert_eq!(code(&first), 404);

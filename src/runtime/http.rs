@@ -90,7 +90,11 @@ async fn sip_websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgr
         .write_buffer_size(0)
         .max_message_size(65_535)
         .max_frame_size(65_535)
-        .on_upgrade(move |socket| super::sip_ws::run(socket, shared))
+        .on_upgrade(move |socket| {
+            let (local, secure) = (shared.http_addr, shared.http_tls);
+            let remote = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+            super::sip_ws::run(socket, shared, remote, local, secure)
+        })
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -125,10 +129,9 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "STUN Binding requests answered.",
         shared.stun_requests.load(Ordering::Relaxed),
     );
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let bindings = shared.uas.lock().unwrap_or_else(|e| e.into_inner()).registrar.binding_count(now);
-    metric("sip_bindings", "gauge", "SIP contacts registered now.", bindings as u64);
+    let bindings = shared.sip_bindings.load(Ordering::Relaxed);
+    metric("sip_bindings", "gauge", "SIP contacts registered now.", bindings);
+    metric("sip_calls", "gauge", "SIP calls in progress.", shared.sip_calls.load(Ordering::Relaxed));
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -74,19 +74,28 @@ pub(crate) type Outgoing = Arc<Outbox>;
 pub(crate) struct State {
     pub hub: Hub,
     pub connections: HashMap<PeerId, Outgoing>,
+    /// Where the hub's leg events go (the SIP driver).
+    pub legs: tokio::sync::mpsc::UnboundedSender<(switchboard_browser::LegId, switchboard_browser::LegEvent)>,
 }
 
 impl State {
     /// Hands the hub's output to the connections. A connection whose queue
     /// is full is dropped (its sender removed, so its task ends).
     pub fn flush(&mut self) {
-        while let Some(Output::Send { to, text }) = self.hub.poll_output() {
-            if let Some(outbox) = self.connections.get(&to)
-                && !outbox.push(text)
-            {
-                tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
-                outbox.close();
-                self.connections.remove(&to);
+        while let Some(output) = self.hub.poll_output() {
+            match output {
+                Output::Send { to, text } => {
+                    if let Some(outbox) = self.connections.get(&to)
+                        && !outbox.push(text)
+                    {
+                        tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
+                        outbox.close();
+                        self.connections.remove(&to);
+                    }
+                }
+                Output::Leg { leg, event } => {
+                    let _ = self.legs.send((leg, event));
+                }
             }
         }
     }
@@ -102,10 +111,20 @@ pub(crate) struct Shared {
     pub stun_requests: AtomicU64,
     /// The port the embedded STUN server is bound to.
     pub stun_port: Option<u16>,
-    /// SIP messages answered (also seeds To tags).
+    /// SIP messages answered statelessly (seeds their To tags).
     pub sip_messages: AtomicU64,
-    /// The SIP user agent server: registrar and, later, calls.
-    pub uas: Mutex<switchboard_sip::uas::Uas>,
+    /// To the SIP driver.
+    pub sip_tx: tokio::sync::mpsc::UnboundedSender<sip::SipInput>,
+    /// Numbers SIP connections.
+    pub sip_connections: AtomicU64,
+    /// SIP calls in progress (gauge for `/metrics`).
+    pub sip_calls: AtomicU64,
+    /// SIP contacts registered (gauge for `/metrics`).
+    pub sip_bindings: AtomicU64,
+    /// The HTTP/WebSocket address and whether it is TLS.
+    pub http_addr: std::net::SocketAddr,
+    /// Whether HTTP is served over TLS.
+    pub http_tls: bool,
     /// Set to true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     id_keys: std::hash::RandomState,
@@ -117,6 +136,11 @@ impl Shared {
         use std::hash::BuildHasher;
         let n = self.connections_total.fetch_add(1, Ordering::Relaxed);
         PeerId(self.id_keys.hash_one(n))
+    }
+
+    /// A fresh SIP connection number.
+    pub fn next_conn(&self) -> u64 {
+        self.sip_connections.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Locks the state; a poisoned lock (a panic elsewhere) is taken over, not propagated.
@@ -152,20 +176,29 @@ pub async fn serve(config: Config) -> Result<(), String> {
         }
         None => None,
     };
-    // Nonces are signed with a key made at start (a restart only invalidates pending challenges).
-    let nonce_key = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8).to_le_bytes();
-    let mut uas = switchboard_sip::uas::Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
-    uas.registrar.set_algorithms(config.sip_digest.clone());
+    let agent = sip::new_agent(&config);
+    let (sip_tx, sip_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (legs_tx, legs_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let http_tls = config.tls.is_some();
     let shared = Arc::new(Shared {
-        state: Mutex::new(State { hub: Hub::new(config.hub.clone()), connections: HashMap::new() }),
+        state: Mutex::new(State {
+            hub: Hub::new(config.hub.clone()),
+            connections: HashMap::new(),
+            legs: legs_tx,
+        }),
         config,
         started: Instant::now(),
         connections_total: AtomicU64::new(0),
         stun_requests: AtomicU64::new(0),
         stun_port: stun.as_ref().and_then(|s| s.local_addr().ok()).map(|a| a.port()),
         sip_messages: AtomicU64::new(0),
-        uas: Mutex::new(uas),
+        sip_tx,
+        sip_connections: AtomicU64::new(0),
+        sip_calls: AtomicU64::new(0),
+        sip_bindings: AtomicU64::new(0),
+        http_addr: addr,
+        http_tls,
         shutdown: stop_rx,
         id_keys: std::hash::RandomState::new(),
     });
@@ -183,13 +216,18 @@ pub async fn serve(config: Config) -> Result<(), String> {
         announce(&format!("switchboard TLS certificate SHA-256 {}", identity.fingerprint));
     }
     announce(&format!("switchboard listening on {scheme}://{addr}"));
-    if let Some((udp, tcp)) = sip {
-        let at = udp.local_addr().map_err(|e| e.to_string())?;
-        tracing::info!(%at, "SIP listening (udp, tcp)");
-        announce(&format!("switchboard SIP on udp+tcp {at}"));
-        tokio::spawn(sip::run_udp(udp, shared.clone()));
-        tokio::spawn(sip::run_tcp(tcp, shared.clone()));
-    }
+    let udp = match sip {
+        Some((udp, tcp)) => {
+            let at = udp.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(%at, "SIP listening (udp, tcp)");
+            announce(&format!("switchboard SIP on udp+tcp {at}"));
+            tokio::spawn(sip::run_tcp(tcp, shared.clone()));
+            Some(udp)
+        }
+        None => None,
+    };
+    // The SIP agent runs even without UDP/TCP: SIP over WebSocket (`/sip`) uses it.
+    tokio::spawn(sip::run_driver(shared.clone(), agent, udp, sip_rx, legs_rx));
     if let Some(socket) = stun {
         let at = socket.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%at, "STUN server listening (udp)");

@@ -1,113 +1,461 @@
-//! SIP over UDP and TCP (RFC 3261 §18) on one port, answered by the
-//! stateless UAS layer of `switchboard-sip` (transactions, dialogs and
-//! calls to browsers come with the rest of issue #4).
+//! SIP transports (RFC 3261 §18: UDP and TCP on one port; RFC 7118
+//! WebSocket in `sip_ws.rs`) around the sans-IO [`Agent`], and the task that
+//! drives it: messages and connections in, the agent's transmits out, its
+//! call events bridged to the browser hub (and SIP to SIP for registered
+//! phones), the hub's leg events turned into agent commands.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use std::time::Instant;
-
-use switchboard_sip::transaction::{Incoming, ServerTransactions, Timers};
-use switchboard_sip::uas::{Verdict, response_bytes};
-use switchboard_sip::{Framed, Framer, Message};
+use switchboard_browser::{LegEvent, LegId, LegInput, LegRefusal};
+use switchboard_sip::agent::{Agent, AgentConfig, CallRef, Event};
+use switchboard_sip::build::{host_port_of, uri_param, user_of};
+use switchboard_sip::flow::{Flow, Transport};
+use switchboard_sip::uas::{Uas, Verdict, response_bytes};
+use switchboard_sip::{Framed, Framer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::Shared;
 
 /// Largest SIP message accepted (RFC 3261 §18.1.1 keeps UDP under the path MTU; TCP may carry more).
 const MAX_MESSAGE: usize = 65_535;
 
-/// A fresh To tag.
-pub(crate) fn next_tag(shared: &Shared) -> String {
-    to_tag(shared)
+/// What transport tasks tell the driver.
+pub(crate) enum SipInput {
+    /// One message received on a stream or WebSocket connection.
+    Message { flow: Flow, bytes: Vec<u8> },
+    /// A connection is up; `tx` writes to it. `outbound` when we opened it to `remote`.
+    Opened { conn: u64, tx: UnboundedSender<Vec<u8>>, remote: SocketAddr, outbound: bool },
+    /// A connection is gone.
+    Closed { conn: u64, remote: SocketAddr, outbound: bool },
+    /// A stream that cannot be framed any more: answer 400 to the request
+    /// left in `pending` (if it is one), after the answers already due.
+    Refuse { flow: Flow, pending: Vec<u8>, why: String },
 }
 
-fn to_tag(shared: &Shared) -> String {
+/// A fresh To tag for stateless answers.
+pub(crate) fn next_tag(shared: &Shared) -> String {
     format!("sb{:x}", shared.sip_messages.fetch_add(1, Ordering::Relaxed))
 }
 
-/// Answers datagrams until the server stops, with server transactions
-/// (RFC 3261 §17.2): retransmitted requests get the same response, and final
-/// non-2xx responses to INVITE are retransmitted until the ACK.
-pub(crate) async fn run_udp(socket: UdpSocket, shared: Arc<Shared>) {
+/// An outbound TCP connection being opened or open.
+enum Outbound {
+    Connecting(Vec<Vec<u8>>),
+    Open(u64),
+}
+
+/// Who is on the other side of an agent call.
+#[derive(Clone, Copy)]
+enum Peer {
+    Leg(LegId),
+    Sip(CallRef),
+}
+
+struct Driver {
+    shared: Arc<Shared>,
+    agent: Agent,
+    udp: Option<Arc<UdpSocket>>,
+    /// The SIP listening address (UDP and TCP).
+    sip_addr: SocketAddr,
+    conns: HashMap<u64, UnboundedSender<Vec<u8>>>,
+    outbound: HashMap<SocketAddr, Outbound>,
+    peers: HashMap<CallRef, Peer>,
+    calls_of_legs: HashMap<LegId, CallRef>,
+    local_ips: HashMap<IpAddr, IpAddr>,
+}
+
+fn epoch_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()
+}
+
+/// The agent of this server, from the configuration.
+pub(crate) fn new_agent(config: &crate::config::Config) -> Agent {
+    // Nonces are signed with a key made at start (a restart only invalidates pending challenges).
+    let nonce_key = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 0u8).to_le_bytes();
+    let mut uas = Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
+    uas.registrar.set_algorithms(config.sip_digest.clone());
+    let seed = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 1u8);
+    let agent_config =
+        AgentConfig { credentials: config.sip_accounts.clone(), seed, ..AgentConfig::default() };
+    Agent::new(agent_config, uas)
+}
+
+/// Runs the agent until the server stops.
+pub(crate) async fn run_driver(
+    shared: Arc<Shared>,
+    agent: Agent,
+    udp: Option<UdpSocket>,
+    mut inputs: UnboundedReceiver<SipInput>,
+    mut legs: UnboundedReceiver<(LegId, LegEvent)>,
+) {
+    let udp = udp.map(Arc::new);
+    let sip_addr = udp
+        .as_ref()
+        .and_then(|u| u.local_addr().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+    let mut d = Driver {
+        shared: shared.clone(),
+        agent,
+        udp: udp.clone(),
+        sip_addr,
+        conns: HashMap::new(),
+        outbound: HashMap::new(),
+        peers: HashMap::new(),
+        calls_of_legs: HashMap::new(),
+        local_ips: HashMap::new(),
+    };
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut shutdown = shared.shutdown.clone();
-    let mut transactions = ServerTransactions::new(Timers::default(), false);
     loop {
-        let next_timer = transactions.poll_timeout();
+        let hub_timer = shared.lock().hub.poll_timeout();
+        let now = Instant::now();
+        // The hub's gathering deadlines can appear without waking this task: look at least every 200 ms.
+        let wake = [d.agent.poll_timeout(), hub_timer, Some(now + Duration::from_millis(200))]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now);
         tokio::select! {
-            received = socket.recv_from(&mut buf) => {
-                let Ok((n, source)) = received else { continue };
-                let datagram = &buf[..n];
-                // RFC 5626 keepalive over UDP is STUN; a bare CRLF is ignored.
-                if datagram.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                    continue;
-                }
-                let now = Instant::now();
-                let incoming = Message::parse_datagram(datagram)
-                    .ok()
-                    .and_then(|m| transactions.handle_request(&m, source, now));
-                match incoming {
-                    Some(Incoming::New(key)) => {
-                        let verdict = handle(&shared, datagram);
-                        let code = match &verdict {
-                            Verdict::Respond { code, .. } => *code,
-                            Verdict::Drop | Verdict::Register => 0,
-                        };
-                        match response_bytes(datagram, &verdict, &to_tag(&shared)) {
-                            Some(reply) => {
-                                if let Some((peer, bytes)) = transactions.respond(&key, code, reply, now) {
-                                    let _ = socket.send_to(&bytes, peer).await;
-                                }
-                            }
-                            None => transactions.forget(&key),
-                        }
-                    }
-                    Some(Incoming::Retransmission(Some(last))) => {
-                        let _ = socket.send_to(&last, source).await;
-                    }
-                    Some(Incoming::Retransmission(None) | Incoming::AckAbsorbed | Incoming::AckForDialog) => {}
-                    // Not a request whose transaction can be told (a response, or malformed): stateless.
-                    None => {
-                        if let Some(reply) = answer(&shared, datagram, source) {
-                            let _ = socket.send_to(&reply, source).await;
-                        }
+            received = recv(udp.as_deref(), &mut buf) => {
+                if let Some((n, source)) = received {
+                    let datagram = &buf[..n];
+                    // RFC 5626 keepalives over UDP (CRLF): nothing to answer.
+                    if !datagram.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                        let flow = d.udp_flow(source);
+                        d.agent.handle_message(flow, datagram, Instant::now(), epoch_secs());
                     }
                 }
             }
-            () = sleep_until(next_timer) => {
-                for (peer, bytes) in transactions.handle_timeout(Instant::now()) {
-                    let _ = socket.send_to(&bytes, peer).await;
-                }
+            Some(input) = inputs.recv() => d.input(input),
+            Some((leg, event)) = legs.recv() => d.leg_event(leg, event),
+            () = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                d.agent.handle_timeout(now);
+                let mut state = shared.lock();
+                state.hub.handle_timeout(now);
+                state.flush();
             }
             _ = shutdown.changed() => return,
         }
+        d.pump().await;
     }
 }
 
-/// The UAS's answer (registrar included) at the current time.
-pub(crate) fn handle(shared: &Shared, message: &[u8]) -> Verdict {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    shared.uas.lock().unwrap_or_else(|e| e.into_inner()).handle(message, now)
-}
-
-/// Sleeps until `at`, or forever when there is nothing to wait for.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
+async fn recv(udp: Option<&UdpSocket>, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    match udp {
+        Some(s) => s.recv_from(buf).await.ok(),
         None => std::future::pending().await,
     }
 }
 
-/// The response to one message, if any; responses go back to the source
-/// (with RFC 3581 `rport`/`received` the Via would say the same on this path).
-fn answer(shared: &Shared, message: &[u8], source: SocketAddr) -> Option<Vec<u8>> {
-    let verdict = handle(shared, message);
-    tracing::debug!(%source, ?verdict, "sip");
-    response_bytes(message, &verdict, &to_tag(shared))
+impl Driver {
+    /// This host's address towards `remote` (the route's source when bound to 0.0.0.0).
+    fn local_for(&mut self, remote: SocketAddr) -> SocketAddr {
+        let ip = self.sip_addr.ip();
+        if !ip.is_unspecified() {
+            return self.sip_addr;
+        }
+        let found = *self.local_ips.entry(remote.ip()).or_insert_with(|| {
+            let any: SocketAddr =
+                if remote.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("literal");
+            std::net::UdpSocket::bind(any)
+                .and_then(|s| s.connect(remote).and_then(|()| s.local_addr()))
+                .map(|a| a.ip())
+                .unwrap_or(ip)
+        });
+        SocketAddr::new(found, self.sip_addr.port())
+    }
+
+    fn udp_flow(&mut self, remote: SocketAddr) -> Flow {
+        Flow { transport: Transport::Udp, remote, local: self.local_for(remote), conn: None }
+    }
+
+    fn input(&mut self, input: SipInput) {
+        match input {
+            SipInput::Message { flow, bytes } => {
+                self.agent.handle_message(flow, &bytes, Instant::now(), epoch_secs());
+            }
+            SipInput::Opened { conn, tx, remote, outbound } => {
+                if outbound && let Some(Outbound::Connecting(queue)) = self.outbound.remove(&remote) {
+                    for bytes in queue {
+                        let _ = tx.send(bytes);
+                    }
+                    self.outbound.insert(remote, Outbound::Open(conn));
+                }
+                self.conns.insert(conn, tx);
+            }
+            SipInput::Refuse { flow, pending, why } => {
+                let blank = pending.iter().all(u8::is_ascii_whitespace);
+                if blank || pending.starts_with(b"SIP/") {
+                    return;
+                }
+                let reason = format!("Bad Request ({why})");
+                let verdict = Verdict::Respond { code: 400, reason, headers: Vec::new() };
+                if let Some(reply) = response_bytes(&pending, &verdict, &next_tag(&self.shared))
+                    && let Some(tx) = flow.conn.and_then(|c| self.conns.get(&c))
+                {
+                    let _ = tx.send(reply);
+                }
+            }
+            SipInput::Closed { conn, remote, outbound } => {
+                self.conns.remove(&conn);
+                if outbound {
+                    self.outbound.remove(&remote);
+                }
+            }
+        }
+    }
+
+    /// Sends what the agent wants sent and handles what it reports, until it has nothing more.
+    async fn pump(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(t) = self.agent.poll_transmit() {
+                busy = true;
+                self.transmit(t.flow, t.bytes).await;
+            }
+            while let Some(event) = self.agent.poll_event() {
+                busy = true;
+                self.agent_event(event);
+            }
+            if !busy {
+                break;
+            }
+        }
+        let stats = self.agent.stats();
+        self.shared.sip_calls.store(stats.calls as u64, Ordering::Relaxed);
+        let bindings = self.agent.uas().registrar.binding_count(epoch_secs());
+        self.shared.sip_bindings.store(bindings as u64, Ordering::Relaxed);
+    }
+
+    async fn transmit(&mut self, flow: Flow, bytes: Vec<u8>) {
+        match flow.transport {
+            Transport::Udp => {
+                if let Some(udp) = &self.udp {
+                    let _ = udp.send_to(&bytes, flow.remote).await;
+                }
+            }
+            _ => {
+                if let Some(tx) = flow.conn.and_then(|c| self.conns.get(&c)) {
+                    let _ = tx.send(bytes);
+                    return;
+                }
+                if flow.transport != Transport::Tcp {
+                    tracing::debug!(remote = %flow.remote, "SIP connection gone: message dropped");
+                    return;
+                }
+                match self.outbound.get_mut(&flow.remote) {
+                    Some(Outbound::Open(conn)) => {
+                        if let Some(tx) = self.conns.get(conn) {
+                            let _ = tx.send(bytes);
+                        }
+                    }
+                    Some(Outbound::Connecting(queue)) => queue.push(bytes),
+                    None => {
+                        self.outbound.insert(flow.remote, Outbound::Connecting(vec![bytes]));
+                        tokio::spawn(connect(flow.remote, self.shared.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn agent_event(&mut self, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Incoming { call, from, from_name, user, sdp } => {
+                let refusal = {
+                    let mut state = self.shared.lock();
+                    let leg = state.hub.new_leg();
+                    let r =
+                        state.hub.leg_incoming(leg, &user, &from, from_name.as_deref(), sdp.as_deref(), now);
+                    state.flush();
+                    if r.is_ok() {
+                        self.peers.insert(call, Peer::Leg(leg));
+                        self.calls_of_legs.insert(leg, call);
+                    }
+                    r.err()
+                };
+                match refusal {
+                    None => {}
+                    Some(LegRefusal::NotFound) => {
+                        self.route_to_phone(call, &user, &from, from_name, sdp, now)
+                    }
+                    Some(LegRefusal::BadSdp(e)) => {
+                        tracing::info!(error = %e, "incoming SIP offer refused");
+                        self.agent.hangup(call, "incompatible", now);
+                    }
+                    Some(_) => self.agent.hangup(call, "failed", now),
+                }
+            }
+            Event::Registration { user, bound } => {
+                self.shared.lock().hub.set_external_name(&user, bound);
+            }
+            Event::Ringing { call } => match self.peers.get(&call) {
+                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Ringing),
+                Some(Peer::Sip(other)) => self.agent.ringing(*other, now),
+                None => {}
+            },
+            Event::Answer { call, sdp, early } => match self.peers.get(&call) {
+                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Answer { sdp: &sdp, early }),
+                Some(Peer::Sip(other)) if !early => self.agent.answer(*other, &sdp, now),
+                _ => {}
+            },
+            Event::Offer { call, sdp } => match self.peers.get(&call) {
+                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Offer { sdp: &sdp }),
+                Some(Peer::Sip(other)) => self.agent.offer(*other, &sdp, now),
+                None => {}
+            },
+            Event::Ended { call, cause } => match self.peers.remove(&call) {
+                Some(Peer::Leg(leg)) => {
+                    self.calls_of_legs.remove(&leg);
+                    let input = LegInput::Hangup {
+                        reason: cause.reason,
+                        sip_code: cause.code,
+                        sip_reason: Some(&cause.phrase),
+                    };
+                    let mut state = self.shared.lock();
+                    let _ = state.hub.leg_event(leg, input, now);
+                    state.flush();
+                }
+                Some(Peer::Sip(other)) => {
+                    self.peers.remove(&other);
+                    self.agent.hangup(other, cause.reason, now);
+                }
+                None => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// Hands `input` to the hub for `leg`; an SDP the hub refuses hangs the SIP call up.
+    fn hand_to_hub(&mut self, leg: LegId, call: CallRef, input: LegInput<'_>) {
+        let result = {
+            let mut state = self.shared.lock();
+            let r = state.hub.leg_event(leg, input, Instant::now());
+            state.flush();
+            r
+        };
+        if let Err(e) = result {
+            tracing::info!(error = %e, "SIP side sent an invalid SDP: ending the call");
+            self.peers.remove(&call);
+            self.calls_of_legs.remove(&leg);
+            self.agent.hangup(call, "incompatible", Instant::now());
+        }
+    }
+
+    /// An incoming call for a name no browser has: a registered SIP phone, else 480 or 404.
+    fn route_to_phone(
+        &mut self,
+        call: CallRef,
+        user: &str,
+        from: &str,
+        from_name: Option<String>,
+        sdp: Option<String>,
+        now: Instant,
+    ) {
+        match (self.agent.binding(user, epoch_secs()), &sdp) {
+            (Some((uri, flow)), Some(sdp)) => {
+                let caller = user_of(from).unwrap_or_else(|| "anonymous".into());
+                let other = self.agent.dial(&uri, flow, &caller, from_name.as_deref(), Some(sdp), now);
+                self.peers.insert(call, Peer::Sip(other));
+                self.peers.insert(other, Peer::Sip(call));
+            }
+            // Phone to phone without an offer is not bridged (the B2BUA would have to invent one).
+            (Some(_), None) => self.agent.hangup(call, "incompatible", now),
+            (None, _) if self.agent.is_user(user) => self.agent.hangup(call, "unavailable", now),
+            (None, _) => self.agent.hangup(call, "not-found", now),
+        }
+    }
+
+    fn leg_event(&mut self, leg: LegId, event: LegEvent) {
+        let now = Instant::now();
+        match event {
+            LegEvent::Dial { target, from, from_name, sdp } => {
+                let caller = from_name.clone().unwrap_or(from);
+                let Some((uri, flow)) = self.resolve(&target) else {
+                    let (reason, code, phrase) = if target.contains(':') {
+                        ("failed", 416, "target not reachable over UDP or TCP")
+                    } else {
+                        ("unavailable", 480, "not registered")
+                    };
+                    let mut state = self.shared.lock();
+                    if !target.contains(':') {
+                        state.hub.set_external_name(&target, false);
+                    }
+                    let input = LegInput::Hangup { reason, sip_code: Some(code), sip_reason: Some(phrase) };
+                    let _ = state.hub.leg_event(leg, input, now);
+                    state.flush();
+                    return;
+                };
+                let call = self.agent.dial(&uri, flow, &caller, from_name.as_deref(), Some(&sdp), now);
+                self.peers.insert(call, Peer::Leg(leg));
+                self.calls_of_legs.insert(leg, call);
+            }
+            LegEvent::Offer { sdp } => {
+                if let Some(call) = self.calls_of_legs.get(&leg) {
+                    self.agent.offer(*call, &sdp, now);
+                }
+            }
+            LegEvent::Answer { sdp } => {
+                if let Some(call) = self.calls_of_legs.get(&leg) {
+                    self.agent.answer(*call, &sdp, now);
+                }
+            }
+            LegEvent::Ringing => {
+                if let Some(call) = self.calls_of_legs.get(&leg) {
+                    self.agent.ringing(*call, now);
+                }
+            }
+            LegEvent::Hangup { reason } => {
+                if let Some(call) = self.calls_of_legs.remove(&leg) {
+                    self.peers.remove(&call);
+                    self.agent.hangup(call, &reason, now);
+                }
+            }
+        }
+    }
+
+    /// The Request-URI and flow for a browser's target: a `sip:` URI with
+    /// an IP address (UDP, or TCP with `;transport=tcp`), or the name of a
+    /// registered phone.
+    fn resolve(&mut self, target: &str) -> Option<(String, Flow)> {
+        if !target.contains(':') {
+            return self.agent.binding(target, epoch_secs());
+        }
+        if !target.get(..4)?.eq_ignore_ascii_case("sip:") {
+            return None; // sips: needs the TLS transport
+        }
+        let (host, port) = host_port_of(target)?;
+        let ip: IpAddr = host.parse().ok()?;
+        let remote = SocketAddr::new(ip, port.unwrap_or(5060));
+        let transport = match uri_param(target, "transport").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("udp") => Transport::Udp,
+            Some("tcp") => Transport::Tcp,
+            Some(_) => return None,
+        };
+        if transport == Transport::Udp && self.udp.is_none() {
+            return None;
+        }
+        let local = self.local_for(remote);
+        Some((target.to_owned(), Flow { transport, remote, local, conn: None }))
+    }
+}
+
+/// Opens an outbound TCP connection for the driver.
+async fn connect(remote: SocketAddr, shared: Arc<Shared>) {
+    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(remote)).await {
+        Ok(Ok(stream)) => connection(stream, remote, shared, true).await,
+        _ => {
+            tracing::info!(%remote, "SIP TCP connection failed");
+            let _ = shared.sip_tx.send(SipInput::Closed { conn: 0, remote, outbound: true });
+        }
+    }
 }
 
 /// Accepts TCP connections until the server stops.
@@ -117,69 +465,85 @@ pub(crate) async fn run_tcp(listener: TcpListener, shared: Arc<Shared>) {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
-                tokio::spawn(connection(stream, peer, shared.clone()));
+                tokio::spawn(connection(stream, peer, shared.clone(), false));
             }
             _ = shutdown.changed() => return,
         }
     }
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// One SIP TCP connection: messages framed by Content-Length go to the
+/// driver, the driver's messages are written, CRLF pings are answered
+/// (RFC 5626 §4.4.1).
+async fn connection(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, outbound: bool) {
+    let conn = shared.next_conn();
+    let local = stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let (tx, mut rx) = unbounded_channel::<Vec<u8>>();
+    let _ = shared.sip_tx.send(SipInput::Opened { conn, tx, remote, outbound });
+    let (mut reader, mut writer) = stream.into_split();
     let mut framer = Framer::new(MAX_MESSAGE);
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) => {
-                // The peer closed its side with a message unfinished (a Content-Length
-                // beyond what it sent, or no empty line after the headers): 400, then close.
-                refuse_pending(&mut stream, &framer, &shared, "message incomplete when the stream ended")
-                    .await;
-                return;
-            }
-            Err(_) => return,
-            Ok(n) => n,
-        };
-        framer.push(&buf[..n]);
-        loop {
-            match framer.poll() {
-                Ok(None) => break,
-                Ok(Some(Framed::Ping)) => {
-                    if stream.write_all(b"\r\n").await.is_err() {
-                        return;
+    let mut buf = vec![0u8; 8192];
+    let flow = Flow { transport: Transport::Tcp, remote, local, conn: Some(conn) };
+    let mut shutdown = shared.shutdown.clone();
+    'conn: loop {
+        tokio::select! {
+            read = reader.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) => {
+                        // The peer closed its side with a message unfinished (a Content-Length
+                        // beyond what it sent, or no empty line after the headers): 400, then close.
+                        let why = "message incomplete when the stream ended".to_owned();
+                        let _ = shared.sip_tx.send(SipInput::Refuse { flow, pending: framer.pending().to_vec(), why });
+                        drain(&mut rx, &mut writer).await;
+                        break 'conn;
+                    }
+                    Err(_) => break 'conn,
+                    Ok(n) => n,
+                };
+                framer.push(&buf[..n]);
+                loop {
+                    match framer.poll() {
+                        Ok(None) => break,
+                        Ok(Some(Framed::Ping)) => {
+                            if writer.write_all(b"\r\n").await.is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Ok(Some(Framed::Message(message))) => {
+                            let _ = shared.sip_tx.send(SipInput::Message { flow, bytes: message.to_vec() });
+                        }
+                        Err(e) => {
+                            // The stream cannot be re-synchronised: answer 400 to a request whose
+                            // headers arrived (RFC 3261 §18.3: Content-Length is mandatory on streams), then close.
+                            tracing::debug!(%remote, error = %e, "closing SIP connection");
+                            let why = e.to_string();
+                            let _ = shared.sip_tx.send(SipInput::Refuse { flow, pending: framer.pending().to_vec(), why });
+                            drain(&mut rx, &mut writer).await;
+                            break 'conn;
+                        }
                     }
                 }
-                Ok(Some(Framed::Message(message))) => {
-                    if let Some(reply) = answer(&shared, &message, peer)
-                        && stream.write_all(&reply).await.is_err()
-                    {
-                        return;
+            }
+            out = rx.recv() => match out {
+                Some(bytes) => {
+                    if writer.write_all(&bytes).await.is_err() {
+                        break 'conn;
                     }
                 }
-                Err(e) => {
-                    // The stream cannot be re-synchronised: answer 400 to a request whose
-                    // headers arrived (RFC 3261 §18.3: Content-Length is mandatory on streams), then close.
-                    tracing::debug!(%peer, error = %e, "closing SIP connection");
-                    refuse_pending(&mut stream, &framer, &shared, &e.to_string()).await;
-                    return;
-                }
-            }
+                None => break 'conn,
+            },
+            _ = shutdown.changed() => break 'conn,
         }
     }
+    let _ = shared.sip_tx.send(SipInput::Closed { conn, remote, outbound });
 }
 
-/// Answers 400 to the request left in `framer`, if a request is there.
-async fn refuse_pending(stream: &mut TcpStream, framer: &Framer, shared: &Shared, why: &str) {
-    let pending = framer.pending();
-    let blank = pending.iter().all(u8::is_ascii_whitespace);
-    if blank || pending.starts_with(b"SIP/") {
-        return;
-    }
-    let verdict = switchboard_sip::uas::Verdict::Respond {
-        code: 400,
-        reason: format!("Bad Request ({why})"),
-        headers: Vec::new(),
-    };
-    if let Some(reply) = response_bytes(pending, &verdict, &to_tag(shared)) {
-        let _ = stream.write_all(&reply).await;
+/// Writes what the driver still sends until the connection has been quiet
+/// for a moment: the peer's side is closed or unusable, ours is not yet.
+async fn drain(rx: &mut UnboundedReceiver<Vec<u8>>, writer: &mut tokio::net::tcp::OwnedWriteHalf) {
+    while let Ok(Some(bytes)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        if writer.write_all(&bytes).await.is_err() {
+            break;
+        }
     }
 }

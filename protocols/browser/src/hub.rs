@@ -1,13 +1,14 @@
 //! The signaling hub: peers, names, rooms and call sessions.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 use switchboard_sdp::{IceCandidateInit, SdpOffer, SessionDescription};
 
+use crate::gather::Gather;
 use crate::messages::{ErrorCode, ErrorMessage, IceServer, Notice, RawMessage, Relayed, Welcome};
 use crate::rate::TokenBucket;
 use crate::token::Permissions;
@@ -43,11 +44,20 @@ pub struct HubConfig {
     pub rate_burst: u32,
     /// Messages a connection may send per second on average.
     pub rate_per_second: u32,
+    /// How long a browser's candidates are collected for a leg that does not
+    /// trickle, when its end-of-candidates does not come first.
+    pub gather_timeout: Duration,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        HubConfig { max_message_bytes: 64 * 1024, max_room_peers: 100, rate_burst: 200, rate_per_second: 100 }
+        HubConfig {
+            max_message_bytes: 64 * 1024,
+            max_room_peers: 100,
+            rate_burst: 200,
+            rate_per_second: 100,
+            gather_timeout: Duration::from_secs(2),
+        }
     }
 }
 
@@ -61,6 +71,89 @@ pub enum Output {
         /// One JSON object.
         text: String,
     },
+    /// Something for an external call leg (a SIP call, later XMPP).
+    Leg {
+        /// The leg.
+        leg: LegId,
+        /// What to do.
+        event: LegEvent,
+    },
+}
+
+/// An external call leg (a SIP call; later an XMPP one), numbered by [`Hub::new_leg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+/// What the browser side asks of an external leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegEvent {
+    /// Start a call to `target` (a `sip:` URI, or a name that only the leg side knows)
+    /// with this offer, candidates included.
+    Dial {
+        /// The address the browser called.
+        target: String,
+        /// The caller's peer id.
+        from: String,
+        /// The caller's registered name, if any.
+        from_name: Option<String>,
+        /// The offer.
+        sdp: String,
+    },
+    /// A new offer in the call (renegotiation, or the offer a late-offer caller asked for).
+    Offer {
+        /// The offer, candidates included.
+        sdp: String,
+    },
+    /// The answer to the leg's offer.
+    Answer {
+        /// The answer, candidates included.
+        sdp: String,
+    },
+    /// The browser is ringing.
+    Ringing,
+    /// The browser ended the call (or went away) with this reason.
+    Hangup {
+        /// `busy`, `decline`, `normal`, `peer-disconnected`, ...
+        reason: String,
+    },
+}
+
+/// What an external leg tells the browser side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegInput<'a> {
+    /// The called party rings.
+    Ringing,
+    /// The answer to the browser's offer (`early`: provisional, early media).
+    Answer {
+        /// The answer.
+        sdp: &'a str,
+        /// Provisional.
+        early: bool,
+    },
+    /// A new offer from the leg.
+    Offer {
+        /// The offer.
+        sdp: &'a str,
+    },
+    /// The leg ended.
+    Hangup {
+        /// A cause word (`normal`, `busy`, `cancel`, ...).
+        reason: &'a str,
+        /// The SIP status code behind it, if any.
+        sip_code: Option<u16>,
+        /// Its reason phrase.
+        sip_reason: Option<&'a str>,
+    },
+}
+
+/// Why an incoming leg's call cannot reach a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LegRefusal {
+    /// No browser has registered that name.
+    NotFound,
+    /// The leg's SDP does not parse.
+    BadSdp(String),
 }
 
 /// Counters for `/metrics`.
@@ -89,15 +182,38 @@ struct Peer {
     bucket: TokenBucket,
 }
 
-struct Session {
-    offerer: PeerId,
-    answerer: PeerId,
+/// One side of a call session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Party {
+    /// A browser connection.
+    Peer(PeerId),
+    /// An external leg.
+    Leg(LegId),
+}
+
+/// What the hub knows of a session's external leg.
+pub(crate) struct LegSide {
+    /// The leg's address, shown to the browser as `from` (a SIP URI).
+    pub uri: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// A description waiting for the browser's candidates.
+    pub gather: Option<Gather>,
+    /// The leg has not been dialled yet (the first offer is being gathered).
+    pub undialled: bool,
+}
+
+pub(crate) struct Session {
+    pub offerer: Party,
+    pub answerer: Party,
     /// Who sent the offer awaiting an answer, and its media types in order.
-    pending: Option<(PeerId, Vec<String>)>,
+    pub pending: Option<(Party, Vec<String>)>,
+    /// The external leg, when one party is one.
+    pub leg: Option<LegSide>,
 }
 
 impl Session {
-    fn other(&self, p: PeerId) -> Option<PeerId> {
+    pub(crate) fn other(&self, p: Party) -> Option<Party> {
         if p == self.offerer {
             Some(self.answerer)
         } else if p == self.answerer {
@@ -110,19 +226,26 @@ impl Session {
 
 /// The state machine behind `/ws` (see the crate documentation).
 pub struct Hub {
-    config: HubConfig,
+    pub(crate) config: HubConfig,
     peers: HashMap<PeerId, Peer>,
-    names: HashMap<String, PeerId>,
+    pub(crate) names: HashMap<String, PeerId>,
     rooms: HashMap<String, Vec<PeerId>>,
-    sessions: HashMap<String, Session>,
-    out: VecDeque<Output>,
+    pub(crate) sessions: HashMap<String, Session>,
+    pub(crate) out: VecDeque<Output>,
     stats: HubStats,
+    /// Session of each external leg.
+    pub(crate) legs: HashMap<LegId, String>,
+    /// Names reachable through legs (SIP registrations).
+    pub(crate) external_names: HashSet<String>,
+    next_leg: u64,
+    /// The time of the input being handled.
+    pub(crate) now: Option<Instant>,
 }
 
 /// A refused request: its code and a sentence for people.
-struct Refusal(ErrorCode, String);
+pub(crate) struct Refusal(pub ErrorCode, pub String);
 
-fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refusal> {
+pub(crate) fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal(code, message.into()))
 }
 
@@ -146,7 +269,7 @@ fn valid_session(sid: &str) -> bool {
 }
 
 /// The media types of a description's sections, in order.
-fn media_kinds(desc: &SessionDescription<'_>) -> Vec<String> {
+pub(crate) fn media_kinds(desc: &SessionDescription<'_>) -> Vec<String> {
     desc.media.iter().map(|m| m.line.media.to_string()).collect()
 }
 
@@ -161,6 +284,10 @@ impl Hub {
             sessions: HashMap::new(),
             out: VecDeque::new(),
             stats: HubStats::default(),
+            legs: HashMap::new(),
+            external_names: HashSet::new(),
+            next_leg: 1,
+            now: None,
         }
     }
 
@@ -179,12 +306,36 @@ impl Hub {
         }
     }
 
+    /// A peer's id text and registered name.
+    pub(crate) fn peer_texts(&self, p: PeerId) -> (String, Option<String>) {
+        match self.peers.get(&p) {
+            Some(peer) => (peer.id.clone(), peer.name.clone()),
+            None => (p.to_string(), None),
+        }
+    }
+
+    /// The session list of a connected peer.
+    pub(crate) fn peers_mut(&mut self, p: PeerId) -> Option<&mut Vec<String>> {
+        self.peers.get_mut(&p).map(|peer| &mut peer.sessions)
+    }
+
+    pub(crate) fn stats_relayed(&mut self) {
+        self.stats.messages_relayed += 1;
+    }
+
     /// The next thing to send, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
 
-    fn send(&mut self, to: PeerId, message: &impl Serialize) {
+    /// A fresh leg id.
+    pub fn new_leg(&mut self) -> LegId {
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        id
+    }
+
+    pub(crate) fn send(&mut self, to: PeerId, message: &impl Serialize) {
         // Serializing these plain structs cannot fail.
         if let Ok(text) = serde_json::to_string(message) {
             self.out.push_back(Output::Send { to, text });
@@ -219,34 +370,61 @@ impl Hub {
             self.names.remove(name);
         }
         for sid in &peer.sessions {
-            self.end_session(sid, id, "peer-disconnected");
+            self.end_session(sid, Party::Peer(id), "peer-disconnected", None, None);
         }
         for room in &peer.rooms {
             self.remove_from_room(room, id, &peer.id);
         }
     }
 
-    fn end_session(&mut self, sid: &str, by: PeerId, reason: &str) {
+    /// Ends session `sid` because party `by` left it: the other party is told.
+    pub(crate) fn end_session(
+        &mut self,
+        sid: &str,
+        by: Party,
+        reason: &str,
+        sip_code: Option<u16>,
+        sip_reason: Option<&str>,
+    ) {
         let Some(session) = self.sessions.remove(sid) else { return };
         let Some(other) = session.other(by) else { return };
-        let from = self.peers.get(&by).map(|p| p.id.clone()).unwrap_or_else(|| by.to_string());
-        if let Some(peer) = self.peers.get_mut(&other) {
-            peer.sessions.retain(|s| s != sid);
-        }
-        if let Some(peer) = self.peers.get_mut(&by) {
-            peer.sessions.retain(|s| s != sid);
+        for party in [by, other] {
+            match party {
+                Party::Peer(p) => {
+                    if let Some(peer) = self.peers.get_mut(&p) {
+                        peer.sessions.retain(|s| s != sid);
+                    }
+                }
+                Party::Leg(l) => {
+                    self.legs.remove(&l);
+                }
+            }
         }
         self.stats.messages_relayed += 1;
-        let relayed = Relayed {
-            kind: "hangup",
-            from: &from,
-            from_name: None,
-            session: sid,
-            sdp: None,
-            candidate: None,
-            reason: Some(reason),
-        };
-        self.send(other, &relayed);
+        match other {
+            Party::Peer(to) => {
+                let from = self.party_text(by, &session);
+                let relayed = Relayed {
+                    reason: Some(reason),
+                    sip_code,
+                    sip_reason,
+                    ..Relayed::new("hangup", &from, sid)
+                };
+                self.send(to, &relayed);
+            }
+            Party::Leg(leg) => {
+                self.out
+                    .push_back(Output::Leg { leg, event: LegEvent::Hangup { reason: reason.to_owned() } });
+            }
+        }
+    }
+
+    /// The `from` text of a party: a peer's id, or the leg's address.
+    pub(crate) fn party_text(&self, party: Party, session: &Session) -> String {
+        match party {
+            Party::Peer(p) => self.peers.get(&p).map(|p| p.id.clone()).unwrap_or_else(|| p.to_string()),
+            Party::Leg(_) => session.leg.as_ref().map(|l| l.uri.clone()).unwrap_or_default(),
+        }
     }
 
     fn remove_from_room(&mut self, room: &str, id: PeerId, id_text: &str) {
@@ -277,6 +455,7 @@ impl Hub {
 
     /// One text frame from peer `from`.
     pub fn handle_text(&mut self, from: PeerId, text: &str, now: Instant) {
+        self.now = Some(now);
         let Some(peer) = self.peers.get_mut(&from) else { return };
         self.stats.messages_received += 1;
         let (burst, rate) = (self.config.rate_burst, self.config.rate_per_second);
@@ -335,8 +514,12 @@ impl Hub {
             "hangup" => {
                 let sid = required(m.session.as_deref(), "session", kind)?;
                 self.party_session(from, sid)?;
-                self.end_session(sid, from, m.reason.as_deref().unwrap_or("normal"));
+                self.end_session(sid, Party::Peer(from), m.reason.as_deref().unwrap_or("normal"), None, None);
                 Ok(())
+            }
+            "ringing" => {
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                self.ringing(from, sid)
             }
             "ping" => {
                 self.send(from, &Notice { reference, ..Notice::new("pong") });
@@ -415,15 +598,24 @@ impl Hub {
     }
 
     /// Resolves `to`: a peer id, else a registered name.
-    fn resolve(&self, to: &str) -> Option<PeerId> {
+    pub(crate) fn resolve(&self, to: &str) -> Option<PeerId> {
         PeerId::parse(to).filter(|p| self.peers.contains_key(p)).or_else(|| self.names.get(to).copied())
     }
 
-    fn party_session(&self, from: PeerId, sid: &str) -> Result<&Session, Refusal> {
+    pub(crate) fn party_session(&self, from: PeerId, sid: &str) -> Result<&Session, Refusal> {
         match self.sessions.get(sid) {
-            Some(s) if s.other(from).is_some() => Ok(s),
+            Some(s) if s.other(Party::Peer(from)).is_some() => Ok(s),
             _ => refuse(ErrorCode::UnknownSession, format!("no session `{sid}` of yours")),
         }
+    }
+
+    fn ringing(&mut self, from: PeerId, sid: &str) -> Result<(), Refusal> {
+        let other = self.party_session(from, sid)?.other(Party::Peer(from)).expect("a party");
+        match other {
+            Party::Peer(to) => self.relay(from, to, "ringing", sid, None, None),
+            Party::Leg(leg) => self.out.push_back(Output::Leg { leg, event: LegEvent::Ringing }),
+        }
+        Ok(())
     }
 
     fn relay(
@@ -438,15 +630,7 @@ impl Hub {
         let sender = &self.peers[&from];
         let (id, name) = (sender.id.clone(), sender.name.clone());
         self.stats.messages_relayed += 1;
-        let relayed = Relayed {
-            kind,
-            from: &id,
-            from_name: name.as_deref(),
-            session: sid,
-            sdp,
-            candidate,
-            reason: None,
-        };
+        let relayed = Relayed { from_name: name.as_deref(), sdp, candidate, ..Relayed::new(kind, &id, sid) };
         self.send(to, &relayed);
     }
 
@@ -457,39 +641,64 @@ impl Hub {
         let offer =
             SdpOffer::parse(sdp).map_err(|e| Refusal(ErrorCode::InvalidSdp, format!("offer SDP: {e}")))?;
         let kinds = media_kinds(offer.description());
+        let me = Party::Peer(from);
         let target = match self.sessions.get(sid) {
             // A new offer in a session of this peer: renegotiation, to the other party.
-            Some(session) => match session.other(from) {
+            Some(session) => match session.other(me) {
                 Some(other) => other,
                 None => return refuse(ErrorCode::SessionExists, format!("session `{sid}` is in use")),
             },
             None => {
-                let Some(target) = self.resolve(to) else {
-                    return refuse(ErrorCode::UnknownTarget, format!("no peer or registered name `{to}`"));
+                let target = match self.resolve(to) {
+                    Some(t) if t == from => {
+                        return refuse(ErrorCode::NotAllowed, "a peer cannot call itself");
+                    }
+                    Some(t) => Party::Peer(t),
+                    None if crate::legs::is_external(to) || self.external_names.contains(to) => {
+                        Party::Leg(self.new_leg())
+                    }
+                    None => {
+                        return refuse(
+                            ErrorCode::UnknownTarget,
+                            format!("no peer or registered name `{to}`"),
+                        );
+                    }
                 };
-                if target == from {
-                    return refuse(ErrorCode::NotAllowed, "a peer cannot call itself");
-                }
+                let leg = matches!(target, Party::Leg(_)).then(|| crate::hub::LegSide {
+                    uri: to.to_owned(),
+                    name: None,
+                    gather: None,
+                    undialled: true,
+                });
                 self.sessions
-                    .insert(sid.to_owned(), Session { offerer: from, answerer: target, pending: None });
-                for p in [from, target] {
-                    self.peers.get_mut(&p).expect("connected").sessions.push(sid.to_owned());
+                    .insert(sid.to_owned(), Session { offerer: me, answerer: target, pending: None, leg });
+                self.peers.get_mut(&from).expect("connected").sessions.push(sid.to_owned());
+                match target {
+                    Party::Peer(p) => {
+                        self.peers.get_mut(&p).expect("connected").sessions.push(sid.to_owned())
+                    }
+                    Party::Leg(l) => {
+                        self.legs.insert(l, sid.to_owned());
+                    }
                 }
                 target
             }
         };
-        self.sessions.get_mut(sid).expect("inserted").pending = Some((from, kinds));
-        self.relay(from, target, "offer", sid, Some(sdp), None);
+        self.sessions.get_mut(sid).expect("inserted").pending = Some((me, kinds));
+        match target {
+            Party::Peer(to) => self.relay(from, to, "offer", sid, Some(sdp), None),
+            Party::Leg(leg) => self.gather_for_leg(leg, sid, crate::legs::GatherFor::Offer, sdp),
+        }
         Ok(())
     }
 
     fn answer(&mut self, from: PeerId, sid: &str, sdp: &str) -> Result<(), Refusal> {
         let session = self.party_session(from, sid)?;
-        let other = session.other(from).expect("a party");
+        let other = session.other(Party::Peer(from)).expect("a party");
         let Some((offerer, kinds)) = &session.pending else {
             return refuse(ErrorCode::NotAllowed, format!("session `{sid}` has no offer to answer"));
         };
-        if *offerer == from {
+        if *offerer == Party::Peer(from) {
             return refuse(ErrorCode::NotAllowed, "a peer cannot answer its own offer");
         }
         let desc = SessionDescription::parse(sdp)
@@ -502,12 +711,16 @@ impl Hub {
             return refuse(ErrorCode::InvalidSdp, msg);
         }
         self.sessions.get_mut(sid).expect("exists").pending = None;
-        self.relay(from, other, "answer", sid, Some(sdp), None);
+        match other {
+            Party::Peer(to) => self.relay(from, to, "answer", sid, Some(sdp), None),
+            Party::Leg(leg) => self.gather_for_leg(leg, sid, crate::legs::GatherFor::Answer, sdp),
+        }
         Ok(())
     }
 
     fn candidate(&mut self, from: PeerId, sid: &str, candidate: &Value) -> Result<(), Refusal> {
-        let other = self.party_session(from, sid)?.other(from).expect("a party");
+        let other = self.party_session(from, sid)?.other(Party::Peer(from)).expect("a party");
+        let mut parsed = None;
         if !candidate.is_null() {
             let init: IceCandidateInit = serde_json::from_value(candidate.clone())
                 .map_err(|e| Refusal(ErrorCode::InvalidCandidate, format!("candidate: {e}")))?;
@@ -516,8 +729,12 @@ impl Hub {
             }
             init.parse_candidate()
                 .map_err(|e| Refusal(ErrorCode::InvalidCandidate, format!("candidate: {e}")))?;
+            parsed = Some(init);
         }
-        self.relay(from, other, "candidate", sid, None, Some(candidate));
+        match other {
+            Party::Peer(to) => self.relay(from, to, "candidate", sid, None, Some(candidate)),
+            Party::Leg(_) => self.leg_candidate(sid, parsed),
+        }
         Ok(())
     }
 }
@@ -529,7 +746,10 @@ mod tests {
 
     fn drain(hub: &mut Hub) -> Vec<(PeerId, Value)> {
         std::iter::from_fn(|| hub.poll_output())
-            .map(|Output::Send { to, text }| (to, serde_json::from_str(&text).unwrap()))
+            .filter_map(|o| match o {
+                Output::Send { to, text } => Some((to, serde_json::from_str(&text).unwrap())),
+                Output::Leg { .. } => None,
+            })
             .collect()
     }
 

@@ -13,11 +13,13 @@
 
 #![warn(missing_docs)]
 
+mod gather;
 mod hub;
+mod legs;
 mod messages;
 mod rate;
 pub mod token;
 
-pub use hub::{Hub, HubConfig, HubStats, Output, PeerId};
+pub use hub::{Hub, HubConfig, HubStats, LegEvent, LegId, LegInput, LegRefusal, Output, PeerId};
 pub use messages::{ErrorCode, IceServer};
 pub use token::Permissions;

@@ -176,4 +176,30 @@ pub(crate) struct Relayed<'a> {
     pub candidate: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+    /// The SIP status code that ended a call, on `hangup` from a SIP leg.
+    #[serde(rename = "sipCode", skip_serializing_if = "Option::is_none")]
+    pub sip_code: Option<u16>,
+    /// Its reason phrase.
+    #[serde(rename = "sipReason", skip_serializing_if = "Option::is_none")]
+    pub sip_reason: Option<&'a str>,
+    /// A provisional answer (SIP 183 with SDP: early media).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub early: bool,
+}
+
+impl<'a> Relayed<'a> {
+    pub(crate) fn new(kind: &'static str, from: &'a str, session: &'a str) -> Self {
+        Relayed {
+            kind,
+            from,
+            from_name: None,
+            session,
+            sdp: None,
+            candidate: None,
+            reason: None,
+            sip_code: None,
+            sip_reason: None,
+            early: false,
+        }
+    }
 }

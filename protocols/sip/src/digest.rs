@@ -82,6 +82,43 @@ pub fn response(
     }
 }
 
+/// The credentials answering one `WWW-Authenticate` / `Proxy-Authenticate`
+/// challenge (RFC 8760 §2.4) as a client: the header value to send, or
+/// `None` when the challenge is not Digest or names an unknown algorithm.
+/// `qop=auth` is used when offered, with nonce count 1 and `cnonce`.
+pub fn authorization(
+    challenge: &str,
+    method: &str,
+    uri: &str,
+    username: &str,
+    password: &str,
+    cnonce: &str,
+) -> Option<String> {
+    let params = parse_params(challenge)?;
+    let realm = params.get("realm").map(String::as_str).unwrap_or_default();
+    let nonce = params.get("nonce")?;
+    let algorithm = match params.get("algorithm").map(|a| a.to_ascii_uppercase()).as_deref() {
+        None | Some("MD5") => Algorithm::Md5,
+        Some("SHA-256") => Algorithm::Sha256,
+        Some(_) => return None,
+    };
+    let qop_auth =
+        params.get("qop").is_some_and(|q| q.split(',').any(|v| v.trim().eq_ignore_ascii_case("auth")));
+    let qop = qop_auth.then_some(("00000001", cnonce));
+    let resp = response(algorithm, username, realm, password, method, uri, nonce, qop);
+    let mut value = format!(
+        r#"Digest username="{username}", realm="{realm}", nonce="{nonce}", uri="{uri}", response="{resp}", algorithm={}"#,
+        algorithm.name()
+    );
+    if qop_auth {
+        let _ = write!(value, r#", qop=auth, nc=00000001, cnonce="{cnonce}""#);
+    }
+    if let Some(opaque) = params.get("opaque") {
+        let _ = write!(value, r#", opaque="{opaque}""#);
+    }
+    Some(value)
+}
+
 /// Issues and checks challenges for one realm.
 pub struct Authenticator {
     realm: String,

@@ -14,8 +14,11 @@
 
 #![warn(missing_docs)]
 
+pub mod agent;
+pub mod build;
 pub mod digest;
 mod error;
+pub mod flow;
 mod framer;
 mod header;
 mod message;

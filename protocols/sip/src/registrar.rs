@@ -68,6 +68,11 @@ impl Registrar {
         self.auth.algorithms = algorithms;
     }
 
+    /// Whether `user` is configured.
+    pub fn is_user(&self, user: &str) -> bool {
+        self.users.contains_key(user)
+    }
+
     /// Live bindings of `user` at `now`.
     pub fn lookup(&self, user: &str, now: u64) -> Vec<&Binding> {
         self.bindings.get(user).map(|b| b.iter().filter(|b| b.expires_at > now).collect()).unwrap_or_default()

@@ -17,9 +17,9 @@
 //! cookie, the RFC 2543 fields.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::flow::Flow;
 use crate::message::Message;
 
 /// RFC 3261 timer values.
@@ -71,7 +71,7 @@ enum State {
 struct Transaction {
     invite: bool,
     state: State,
-    peer: SocketAddr,
+    peer: Flow,
     last_response: Option<Vec<u8>>,
     /// Next retransmission (Timer G) and its interval.
     retransmit: Option<(Instant, Duration)>,
@@ -79,11 +79,11 @@ struct Transaction {
     ends: Option<Instant>,
 }
 
-/// Every server transaction of one transport (reliable or not).
+/// Every server transaction, whatever its transport (reliable ones neither
+/// retransmit nor linger).
 #[derive(Debug)]
 pub struct ServerTransactions {
     timers: Timers,
-    reliable: bool,
     live: HashMap<Key, Transaction>,
 }
 
@@ -115,9 +115,9 @@ fn key_of(m: &Message<'_>) -> Option<(Key, bool)> {
 }
 
 impl ServerTransactions {
-    /// Transactions for a transport; `reliable` for TCP/TLS/WS (no retransmissions, no lingering).
-    pub fn new(timers: Timers, reliable: bool) -> Self {
-        ServerTransactions { timers, reliable, live: HashMap::new() }
+    /// No transactions yet.
+    pub fn new(timers: Timers) -> Self {
+        ServerTransactions { timers, live: HashMap::new() }
     }
 
     /// How many transactions are alive.
@@ -132,14 +132,14 @@ impl ServerTransactions {
 
     /// Classifies a request received from `peer`. Requests whose transaction
     /// cannot be identified (no Via, no CSeq) are treated as new and keyless.
-    pub fn handle_request(&mut self, m: &Message<'_>, peer: SocketAddr, now: Instant) -> Option<Incoming> {
+    pub fn handle_request(&mut self, m: &Message<'_>, peer: Flow, now: Instant) -> Option<Incoming> {
         let (key, is_ack) = key_of(m)?;
         if is_ack {
             return Some(match self.live.get_mut(&key) {
                 Some(t) if t.invite && t.state == State::Completed => {
                     t.state = State::Confirmed;
                     t.retransmit = None;
-                    t.ends = Some(now + if self.reliable { Duration::ZERO } else { self.timers.t4 });
+                    t.ends = Some(now + if t.peer.is_reliable() { Duration::ZERO } else { self.timers.t4 });
                     Incoming::AckAbsorbed
                 }
                 Some(_) => Incoming::AckAbsorbed,
@@ -176,8 +176,9 @@ impl ServerTransactions {
         code: u16,
         response: Vec<u8>,
         now: Instant,
-    ) -> Option<(SocketAddr, Vec<u8>)> {
+    ) -> Option<(Flow, Vec<u8>)> {
         let t = self.live.get_mut(key)?;
+        let reliable = t.peer.is_reliable();
         t.last_response = Some(response.clone());
         let peer = t.peer;
         if code < 200 {
@@ -191,10 +192,10 @@ impl ServerTransactions {
         t.state = State::Completed;
         let (t1, t2) = (self.timers.t1, self.timers.t2);
         if t.invite {
-            t.retransmit = (!self.reliable).then(|| (now + t1, t1.min(t2)));
+            t.retransmit = (!reliable).then(|| (now + t1, t1.min(t2)));
             t.ends = Some(now + 64 * t1); // Timer H
         } else {
-            t.ends = Some(now + if self.reliable { Duration::ZERO } else { 64 * t1 }); // Timer J
+            t.ends = Some(now + if reliable { Duration::ZERO } else { 64 * t1 }); // Timer J
         }
         Some((peer, response))
     }
@@ -205,7 +206,7 @@ impl ServerTransactions {
     }
 
     /// Fires the timers due at `now`: returns the retransmissions to send; ends transactions.
-    pub fn handle_timeout(&mut self, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
+    pub fn handle_timeout(&mut self, now: Instant) -> Vec<(Flow, Vec<u8>)> {
         let t2 = self.timers.t2;
         let mut out = Vec::new();
         self.live.retain(|_, t| {
@@ -230,6 +231,16 @@ impl ServerTransactions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::Transport;
+
+    fn flow(reliable: bool) -> Flow {
+        Flow {
+            transport: if reliable { Transport::Tcp } else { Transport::Udp },
+            remote: "127.0.0.1:5062".parse().unwrap(),
+            local: "127.0.0.1:5060".parse().unwrap(),
+            conn: None,
+        }
+    }
 
     fn invite(branch: &str, method: &str) -> Vec<u8> {
         format!("{method} sip:bob@gw SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch={branch}\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:bob@gw>\r\nCall-ID: c1\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").into_bytes()
@@ -237,8 +248,8 @@ mod tests {
 
     #[test]
     fn invite_non_2xx_is_retransmitted_until_ack_then_absorbed() {
-        let peer: SocketAddr = "127.0.0.1:5062".parse().unwrap();
-        let mut txs = ServerTransactions::new(Timers::default(), false);
+        let peer = flow(false);
+        let mut txs = ServerTransactions::new(Timers::default());
         let req = invite("z9hG4bKa", "INVITE");
         let m = Message::parse_datagram(&req).unwrap();
         let Some(Incoming::New(key)) = txs.handle_request(&m, peer, Instant::now()) else { panic!() };
@@ -268,8 +279,8 @@ mod tests {
 
     #[test]
     fn invite_without_ack_ends_on_timer_h_and_2xx_ends_at_once() {
-        let peer: SocketAddr = "127.0.0.1:5062".parse().unwrap();
-        let mut txs = ServerTransactions::new(Timers::default(), false);
+        let peer = flow(false);
+        let mut txs = ServerTransactions::new(Timers::default());
         let m1 = invite("z9hG4bKb", "INVITE");
         let Some(Incoming::New(key)) =
             txs.handle_request(&Message::parse_datagram(&m1).unwrap(), peer, Instant::now())
@@ -297,9 +308,9 @@ mod tests {
 
     #[test]
     fn non_invite_completes_and_lingers_for_timer_j_unless_reliable() {
-        let peer: SocketAddr = "127.0.0.1:5062".parse().unwrap();
         for reliable in [false, true] {
-            let mut txs = ServerTransactions::new(Timers::default(), reliable);
+            let peer = flow(reliable);
+            let mut txs = ServerTransactions::new(Timers::default());
             let req = invite("z9hG4bKd", "OPTIONS");
             let m = Message::parse_datagram(&req).unwrap();
             let Some(Incoming::New(key)) = txs.handle_request(&m, peer, Instant::now()) else { panic!() };

@@ -28,7 +28,7 @@ const KNOWN: &[&str] = &[
     "PUBLISH",
 ];
 /// Methods it accepts (the others known ones get 405).
-const ALLOWED: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE";
+pub(crate) const ALLOWED: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE";
 /// Option tags it supports (RFC 3261 §19.2).
 const SUPPORTED: &[&str] = &["outbound", "path", "gruu", "replaces", "timer"];
 /// Headers that may appear only once (§7.3.1, §20).
@@ -199,39 +199,70 @@ fn syntax(m: &Message<'_>, method: &str, uri: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Decides the answer to `bytes`, one datagram or one framed stream message.
+/// Decides the answer to `bytes`, one datagram or one framed stream message,
+/// when no transaction, dialog or call takes it.
 pub fn screen(bytes: &[u8]) -> Verdict {
+    let m = match check(bytes) {
+        Ok(m) => m,
+        Err(verdict) => return verdict,
+    };
+    match m.method().unwrap_or_default() {
+        "OPTIONS" => options_ok(),
+        "REGISTER" => Verdict::Register,
+        "CANCEL" | "BYE" => respond(481, "Call/Transaction Does Not Exist"),
+        _ => respond(404, "Not Found"),
+    }
+}
+
+/// The 200 OK to OPTIONS (§11.2): what this element allows, accepts and supports.
+pub fn options_ok() -> Verdict {
+    Verdict::Respond {
+        code: 200,
+        reason: "OK".into(),
+        headers: vec![
+            ("Allow", ALLOWED.into()),
+            ("Accept", "application/sdp".into()),
+            ("Supported", SUPPORTED.join(", ")),
+        ],
+    }
+}
+
+/// The checks of §8.2 that every request passes before its method is
+/// handled: `Ok` with the parsed request, or `Err` with the answer (a
+/// response, or [`Verdict::Drop`] for responses and ACKs that fail).
+pub fn check(bytes: &[u8]) -> Result<Message<'_>, Verdict> {
     let m = match Message::parse_datagram(bytes) {
         Ok(m) => m,
         // A response we cannot even parse: drop; a request: 400 or 505 (built from what can be salvaged).
-        Err(_) if bytes.starts_with(b"SIP/") => return Verdict::Drop,
-        Err(SipError::Version(v)) => return respond(505, format!("Version Not Supported ({v})")),
-        Err(e) => return respond(400, format!("Bad Request ({e})")),
+        Err(_) if bytes.starts_with(b"SIP/") => return Err(Verdict::Drop),
+        Err(SipError::Version(v)) => return Err(respond(505, format!("Version Not Supported ({v})"))),
+        Err(e) => return Err(respond(400, format!("Bad Request ({e})"))),
     };
-    let StartLine::Request { method, uri } = m.start else { return Verdict::Drop };
+    let StartLine::Request { method, uri } = m.start else { return Err(Verdict::Drop) };
     if let Err(e) = syntax(&m, method, uri) {
-        return respond(400, format!("Bad Request ({e})"));
+        return Err(respond(400, format!("Bad Request ({e})")));
     }
     if method == "ACK" {
-        return Verdict::Drop;
+        // An ACK is never answered; the caller decides whether a dialog takes it.
+        return Ok(m);
     }
     if !KNOWN.contains(&method) {
-        return Verdict::Respond {
+        return Err(Verdict::Respond {
             code: 501,
             reason: "Not Implemented".into(),
             headers: vec![("Allow", ALLOWED.into())],
-        };
+        });
     }
     if !ALLOWED.split(", ").any(|a| a == method) {
-        return Verdict::Respond {
+        return Err(Verdict::Respond {
             code: 405,
             reason: "Method Not Allowed".into(),
             headers: vec![("Allow", ALLOWED.into())],
-        };
+        });
     }
     let scheme = uri.split(':').next().unwrap_or_default();
     if !["sip", "sips", "tel"].iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
-        return respond(416, "Unsupported URI Scheme");
+        return Err(respond(416, "Unsupported URI Scheme"));
     }
     let unsupported: Vec<&str> = m
         .values("Require")
@@ -239,21 +270,21 @@ pub fn screen(bytes: &[u8]) -> Verdict {
         .filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t)))
         .collect();
     if !unsupported.is_empty() {
-        return Verdict::Respond {
+        return Err(Verdict::Respond {
             code: 420,
             reason: "Bad Extension".into(),
             headers: vec![("Unsupported", unsupported.join(", "))],
-        };
+        });
     }
     if !m.body.is_empty() {
         let ctype = m.header("Content-Type").unwrap_or_default();
         let media = ctype.split(';').next().unwrap_or_default().trim();
         if !media.eq_ignore_ascii_case("application/sdp") && !media.eq_ignore_ascii_case("multipart/mixed") {
-            return Verdict::Respond {
+            return Err(Verdict::Respond {
                 code: 415,
                 reason: "Unsupported Media Type".into(),
                 headers: vec![("Accept", "application/sdp".into())],
-            };
+            });
         }
     }
     if matches!(method, "INVITE" | "OPTIONS") && m.header("Accept").is_some() {
@@ -263,23 +294,10 @@ pub fn screen(bytes: &[u8]) -> Verdict {
             ["application/sdp", "application/*", "*/*"].iter().any(|x| x.eq_ignore_ascii_case(media))
         });
         if !ok {
-            return respond(406, "Not Acceptable");
+            return Err(respond(406, "Not Acceptable"));
         }
     }
-    match method {
-        "OPTIONS" => Verdict::Respond {
-            code: 200,
-            reason: "OK".into(),
-            headers: vec![
-                ("Allow", ALLOWED.into()),
-                ("Accept", "application/sdp".into()),
-                ("Supported", SUPPORTED.join(", ")),
-            ],
-        },
-        "REGISTER" => Verdict::Register,
-        "CANCEL" | "BYE" => respond(481, "Call/Transaction Does Not Exist"),
-        _ => respond(404, "Not Found"),
-    }
+    Ok(m)
 }
 
 /// The stateful part: the registrar (and, later, dialogs and calls).

@@ -1,0 +1,228 @@
+//! Calls between a browser and an external leg (SIP now, XMPP later): the
+//! browser side of the bridge. Offers to `sip:`/`sips:` URIs (and to names
+//! that only a leg knows, like SIP registrations) open a leg; calls from a
+//! leg to a registered name reach that browser as an `offer` (or an
+//! `offer-request` when the caller sent no SDP). Legs do not trickle: the
+//! browser's candidates are gathered into its SDP first ([`crate::gather`]).
+
+use std::time::Instant;
+
+use switchboard_sdp::{IceCandidateInit, SdpOffer, SessionDescription};
+
+use crate::gather::{Gather, Purpose, merge};
+use crate::hub::{Hub, LegEvent, LegId, LegInput, LegRefusal, LegSide, Output, Party, Session, media_kinds};
+use crate::messages::Relayed;
+
+/// Whether `to` is an address for an external leg.
+pub(crate) fn is_external(to: &str) -> bool {
+    let scheme = to.split(':').next().unwrap_or_default();
+    to.contains(':') && (scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips"))
+}
+
+/// What a browser's description for a leg is.
+pub(crate) enum GatherFor {
+    Offer,
+    Answer,
+}
+
+impl Hub {
+    /// Marks `name` as reachable (or no longer) through a leg, e.g. a SIP registration.
+    pub fn set_external_name(&mut self, name: &str, reachable: bool) {
+        if reachable {
+            self.external_names.insert(name.to_owned());
+        } else {
+            self.external_names.remove(name);
+        }
+    }
+
+    /// Starts collecting candidates for `sdp`, which goes to `leg` once complete.
+    pub(crate) fn gather_for_leg(&mut self, leg: LegId, sid: &str, what: GatherFor, sdp: &str) {
+        let deadline = self.now.unwrap_or_else(Instant::now) + self.config.gather_timeout;
+        let Some(side) = self.sessions.get_mut(sid).and_then(|s| s.leg.as_mut()) else { return };
+        let purpose = match what {
+            GatherFor::Offer if side.undialled => Purpose::Dial { target: side.uri.clone() },
+            GatherFor::Offer => Purpose::Offer,
+            GatherFor::Answer => Purpose::Answer,
+        };
+        side.gather = Some(Gather { purpose, sdp: sdp.to_owned(), candidates: Vec::new(), deadline });
+        // A description that already says its candidates are complete goes at once.
+        if sdp.contains("a=end-of-candidates") {
+            self.flush(leg, sid);
+        }
+    }
+
+    /// A browser candidate (`None`: end of candidates) for the leg of session `sid`.
+    pub(crate) fn leg_candidate(&mut self, sid: &str, candidate: Option<IceCandidateInit>) {
+        let Some(session) = self.sessions.get_mut(sid) else { return };
+        let leg = match (session.offerer, session.answerer) {
+            (Party::Leg(l), _) | (_, Party::Leg(l)) => l,
+            _ => return,
+        };
+        let Some(gather) = session.leg.as_mut().and_then(|s| s.gather.as_mut()) else {
+            // Candidates after the description went out: the leg cannot take them (no trickle).
+            return;
+        };
+        match candidate {
+            Some(c) => gather.candidates.push(c),
+            None => self.flush(leg, sid),
+        }
+    }
+
+    fn flush(&mut self, leg: LegId, sid: &str) {
+        let Some(session) = self.sessions.get_mut(sid) else { return };
+        let Some(side) = session.leg.as_mut() else { return };
+        let Some(gather) = side.gather.take() else { return };
+        let sdp = merge(&gather.sdp, &gather.candidates);
+        let event = match gather.purpose {
+            Purpose::Dial { target } => {
+                side.undialled = false;
+                let caller = match session.offerer {
+                    Party::Peer(p) => p,
+                    Party::Leg(_) => return,
+                };
+                let (from, from_name) = self.peer_texts(caller);
+                LegEvent::Dial { target, from, from_name, sdp }
+            }
+            Purpose::Offer => LegEvent::Offer { sdp },
+            Purpose::Answer => LegEvent::Answer { sdp },
+        };
+        self.out.push_back(Output::Leg { leg, event });
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sessions.values().filter_map(|s| s.leg.as_ref()?.gather.as_ref().map(|g| g.deadline)).min()
+    }
+
+    /// Sends the descriptions whose gathering time is over.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<(LegId, String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.leg.as_ref().and_then(|l| l.gather.as_ref()).is_some_and(|g| g.deadline <= now)
+            })
+            .filter_map(|(sid, s)| match (s.offerer, s.answerer) {
+                (Party::Leg(l), _) | (_, Party::Leg(l)) => Some((l, sid.clone())),
+                _ => None,
+            })
+            .collect();
+        for (leg, sid) in due {
+            self.flush(leg, &sid);
+        }
+    }
+
+    /// A call from leg `leg` (caller `from`, display name `from_name`) to the
+    /// browser registered as `to`, with the caller's offer (`None`: the
+    /// caller wants an offer, late-offer SIP). The browser receives an
+    /// `offer` or an `offer-request` in a new session.
+    pub fn leg_incoming(
+        &mut self,
+        leg: LegId,
+        to: &str,
+        from: &str,
+        from_name: Option<&str>,
+        sdp: Option<&str>,
+        now: Instant,
+    ) -> Result<(), LegRefusal> {
+        self.now = Some(now);
+        let Some(peer) = self.names.get(to).copied() else { return Err(LegRefusal::NotFound) };
+        let kinds = match sdp {
+            Some(s) => Some(
+                SdpOffer::parse(s)
+                    .map(|o| media_kinds(o.description()))
+                    .map_err(|e| LegRefusal::BadSdp(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let sid = format!("leg-{}", leg.0);
+        let side = LegSide {
+            uri: from.to_owned(),
+            name: from_name.map(str::to_owned),
+            gather: None,
+            undialled: false,
+        };
+        let session = Session {
+            offerer: Party::Leg(leg),
+            answerer: Party::Peer(peer),
+            pending: kinds.map(|k| (Party::Leg(leg), k)),
+            leg: Some(side),
+        };
+        self.sessions.insert(sid.clone(), session);
+        self.legs.insert(leg, sid.clone());
+        if let Some(p) = self.peers_mut(peer) {
+            p.push(sid.clone());
+        }
+        let kind = if sdp.is_some() { "offer" } else { "offer-request" };
+        let relayed = Relayed { from_name, sdp, ..Relayed::new(kind, from, &sid) };
+        self.send(peer, &relayed);
+        Ok(())
+    }
+
+    /// Something the leg `leg` did. An SDP that does not parse ends the
+    /// call on both sides (the browser gets `hangup` with reason
+    /// `incompatible`) and is returned as `Err` so that the leg can be hung up.
+    pub fn leg_event(&mut self, leg: LegId, input: LegInput<'_>, now: Instant) -> Result<(), String> {
+        self.now = Some(now);
+        let Some(sid) = self.legs.get(&leg).cloned() else { return Ok(()) };
+        let Some(session) = self.sessions.get(&sid) else { return Ok(()) };
+        let Some(Party::Peer(browser)) = session.other(Party::Leg(leg)) else { return Ok(()) };
+        let uri = session.leg.as_ref().map(|l| l.uri.clone()).unwrap_or_default();
+        let name = session.leg.as_ref().and_then(|l| l.name.clone());
+        let from_name = name.as_deref();
+        match input {
+            LegInput::Ringing => {
+                self.send(browser, &Relayed { from_name, ..Relayed::new("ringing", &uri, &sid) });
+            }
+            LegInput::Answer { sdp, early } => {
+                let kinds = session.pending.as_ref().map(|(_, k)| k.clone());
+                let desc = match SessionDescription::parse(sdp) {
+                    Ok(d) => d,
+                    Err(e) => return self.bad_leg_sdp(leg, &sid, e.to_string()),
+                };
+                if let Some(kinds) = kinds
+                    && media_kinds(&desc) != kinds
+                {
+                    return self.bad_leg_sdp(
+                        leg,
+                        &sid,
+                        "answer media sections differ from the offer's".into(),
+                    );
+                }
+                if !early && let Some(s) = self.sessions.get_mut(&sid) {
+                    s.pending = None;
+                }
+                self.stats_relayed();
+                self.send(
+                    browser,
+                    &Relayed { sdp: Some(sdp), early, from_name, ..Relayed::new("answer", &uri, &sid) },
+                );
+            }
+            LegInput::Offer { sdp } => {
+                let kinds = match SdpOffer::parse(sdp) {
+                    Ok(o) => media_kinds(o.description()),
+                    Err(e) => return self.bad_leg_sdp(leg, &sid, e.to_string()),
+                };
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.pending = Some((Party::Leg(leg), kinds));
+                }
+                self.stats_relayed();
+                self.send(
+                    browser,
+                    &Relayed { sdp: Some(sdp), from_name, ..Relayed::new("offer", &uri, &sid) },
+                );
+            }
+            LegInput::Hangup { reason, sip_code, sip_reason } => {
+                self.legs.remove(&leg);
+                self.end_session(&sid, Party::Leg(leg), reason, sip_code, sip_reason);
+            }
+        }
+        Ok(())
+    }
+
+    fn bad_leg_sdp(&mut self, leg: LegId, sid: &str, why: String) -> Result<(), String> {
+        self.legs.remove(&leg);
+        self.end_session(sid, Party::Leg(leg), "incompatible", None, Some("the SIP side's SDP is invalid"));
+        Err(why)
+    }
+}
