@@ -38,6 +38,19 @@ export class Call extends EventTarget {
   dataChannel: RTCDataChannel | null;
   localStream: MediaStream | null;
   ended: boolean;
+  /** Tells the caller this side is ringing (SIP: 180 Ringing). */
+  ring(): void;
+  /** Answers; for a caller that sent no offer (SIP late offer), sends this side's offer. */
   answer(options?: CallOptions): Promise<void>;
+  /** Declines (reason `busy`, `decline`, ...) or ends the call. */
   hangup(reason?: string): void;
+}
+
+/** Detail of a call's `ended` event. */
+export interface CallEnded {
+  reason: string;
+  local: boolean;
+  /** The SIP status code that ended a call to a SIP peer, if any. */
+  sipCode?: number;
+  sipReason?: string;
 }

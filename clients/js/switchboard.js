@@ -165,9 +165,19 @@ export class Switchboard extends EventTarget {
         this.dispatchEvent(new CustomEvent('call', { detail: call }));
         break;
       }
+      case 'offer-request': {
+        // The caller (a SIP phone that sent an INVITE without SDP) wants our offer.
+        const call = new Call(this, msg.session, msg.from, {});
+        call.remoteName = msg.fromName ?? null;
+        call._needsOffer = true;
+        this.calls.set(msg.session, call);
+        this.dispatchEvent(new CustomEvent('call', { detail: call }));
+        break;
+      }
       case 'answer':
       case 'candidate':
       case 'hangup':
+      case 'ringing':
         this.calls.get(msg.session)?._onMessage(msg);
         break;
       case 'error':
@@ -197,7 +207,8 @@ export class Switchboard extends EventTarget {
 /**
  * One call: an RTCPeerConnection whose signaling goes through the server.
  * Events: `track` (detail: RTCTrackEvent), `datachannel` (detail:
- * RTCDataChannel), `connected`, `ended` (detail: {reason}).
+ * RTCDataChannel), `ringing` (the called party rings), `connected`,
+ * `ended` (detail: {reason, local, sipCode, sipReason}).
  */
 export class Call extends EventTarget {
   constructor(sb, session, remote, options) {
@@ -213,6 +224,7 @@ export class Call extends EventTarget {
     this._remoteSet = false;
     this._early = [];
     this._incomingOffer = null;
+    this._needsOffer = false;
     this.ended = false;
     this.pc.onicecandidate = (e) => {
       if (this.ended) return;
@@ -250,9 +262,24 @@ export class Call extends EventTarget {
     this.sb.send({ type: 'offer', to: this.remote, session: this.session, sdp: this.pc.localDescription.sdp });
   }
 
+  /** Tells the caller that this side is ringing (a SIP caller gets 180 Ringing). */
+  ring() {
+    this.sb.send({ type: 'ringing', session: this.session });
+  }
+
   /** Answers an incoming call. @param {CallOptions} [options] */
   async answer(options = {}) {
     await this._media(options);
+    if (this._needsOffer) {
+      // Late offer: this side offers, the caller's answer arrives as an `answer` message.
+      if (options.data) {
+        this.dataChannel = this.pc.createDataChannel('data');
+        this.dispatchEvent(new CustomEvent('datachannel', { detail: this.dataChannel }));
+      }
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      this.sb.send({ type: 'offer', to: this.remote, session: this.session, sdp: this.pc.localDescription.sdp });
+      return;
+    }
     await this.pc.setRemoteDescription({ type: 'offer', sdp: this._incomingOffer });
     await this._remoteReady();
     await this.pc.setLocalDescription(await this.pc.createAnswer());
@@ -284,22 +311,26 @@ export class Call extends EventTarget {
 
   async _onMessage(msg) {
     if (msg.type === 'answer') {
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      // An early answer (SIP 183 with SDP) is provisional: the final one follows.
+      if (this.pc.signalingState === 'stable') return;
+      await this.pc.setRemoteDescription({ type: msg.early ? 'pranswer' : 'answer', sdp: msg.sdp });
       await this._remoteReady();
+    } else if (msg.type === 'ringing') {
+      this.dispatchEvent(new Event('ringing'));
     } else if (msg.type === 'candidate') {
       if (this._remoteSet) await this._addCandidate(msg.candidate);
       else this._early.push(msg.candidate);
     } else if (msg.type === 'hangup') {
-      this._end(msg.reason || 'normal', false);
+      this._end(msg.reason || 'normal', false, msg.sipCode, msg.sipReason);
     }
   }
 
-  _end(reason, local) {
+  _end(reason, local, sipCode, sipReason) {
     if (this.ended) return;
     this.ended = true;
     this.pc.close();
     this.localStream?.getTracks().forEach((t) => t.stop());
     this.sb.calls.delete(this.session);
-    this.dispatchEvent(new CustomEvent('ended', { detail: { reason, local } }));
+    this.dispatchEvent(new CustomEvent('ended', { detail: { reason, local, sipCode, sipReason } }));
   }
 }

@@ -480,6 +480,7 @@ async fn connection(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, 
     let local = stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let (tx, mut rx) = unbounded_channel::<Vec<u8>>();
     let _ = shared.sip_tx.send(SipInput::Opened { conn, tx, remote, outbound });
+    let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
     let mut framer = Framer::new(MAX_MESSAGE);
     let mut buf = vec![0u8; 8192];
