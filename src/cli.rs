@@ -106,6 +106,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub sip_accounts: Vec<String>,
+    /// An upstream registrar to register to, `user:password@host[:port][;transport=tcp]`
+    /// (repeatable); calls to its host go through it.
+    #[arg(long = "sip-trunk", env = "SWITCHBOARD_SIP_TRUNKS", value_delimiter = ',', hide_env_values = true)]
+    pub sip_trunks: Vec<String>,
     /// Digest realm of the SIP registrar [default: switchboard].
     #[arg(long, env = "SWITCHBOARD_SIP_REALM")]
     pub sip_realm: Option<String>,
@@ -196,6 +200,11 @@ impl ServeArgs {
                 .sip_accounts
                 .iter()
                 .map(|a| crate::config::SipAccount::parse(a))
+                .collect::<Result<_, String>>()?,
+            sip_trunks: self
+                .sip_trunks
+                .iter()
+                .map(|t| crate::config::SipTrunk::parse(t))
                 .collect::<Result<_, String>>()?,
         })
     }

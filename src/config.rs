@@ -29,6 +29,8 @@ pub struct Config {
     pub sip_digest: Vec<switchboard_sip::digest::Algorithm>,
     /// Credentials for digest challenges to calls Switchboard places (trunks, PBXs).
     pub sip_accounts: Vec<switchboard_sip::agent::Credential>,
+    /// Upstream registrars (SIP trunks, PBXs) Switchboard registers to.
+    pub sip_trunks: Vec<SipTrunk>,
     /// TURN servers whose credentials are made per peer from a shared secret.
     pub turn: Vec<TurnServer>,
     /// How often the server pings each WebSocket.
@@ -69,6 +71,7 @@ impl Default for Config {
             sip_users: Vec::new(),
             sip_digest: vec![switchboard_sip::digest::Algorithm::Md5],
             sip_accounts: Vec::new(),
+            sip_trunks: Vec::new(),
             turn: Vec::new(),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
@@ -145,6 +148,64 @@ pub struct FileConfig {
     /// Request-URI host they answer challenges for).
     #[serde(default)]
     pub sip_accounts: Vec<SipAccount>,
+    /// `[[sip_trunks]]` tables: `registrar` (`host:port` or a SIP URI, `;transport=tcp`
+    /// for TCP), `user`, `password`, optional `domain` (default: the registrar's host),
+    /// `name` and `expires` (seconds, default 300).
+    #[serde(default)]
+    pub sip_trunks: Vec<SipTrunk>,
+}
+
+/// An upstream registrar Switchboard registers to; calls to its domain go through it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipTrunk {
+    /// A name for logs and metrics (default: the registrar).
+    pub name: Option<String>,
+    /// `host:port` or a SIP URI (`sip:pbx.example.org:5080;transport=tcp`).
+    pub registrar: String,
+    /// User name of the registration and of digest answers.
+    pub user: String,
+    /// Digest password.
+    pub password: String,
+    /// The domain of the address of record and of calls routed through the trunk.
+    pub domain: Option<String>,
+    /// Requested registration expiry in seconds.
+    pub expires: Option<u32>,
+}
+
+impl SipTrunk {
+    /// Parses `user:password@host[:port][;transport=tcp]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("--sip-trunk `{text}`: expected user:password@host[:port][;transport=tcp]");
+        let (creds, registrar) = text.rsplit_once('@').ok_or_else(bad)?;
+        let (user, password) = creds.split_once(':').ok_or_else(bad)?;
+        Ok(SipTrunk {
+            name: None,
+            registrar: registrar.to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+            domain: None,
+            expires: None,
+        })
+    }
+
+    /// The registrar as a SIP URI.
+    pub fn registrar_uri(&self) -> String {
+        if self.registrar.starts_with("sip:") {
+            self.registrar.clone()
+        } else {
+            format!("sip:{}", self.registrar)
+        }
+    }
+
+    /// The domain of the address of record.
+    pub fn domain(&self) -> String {
+        self.domain.clone().unwrap_or_else(|| {
+            switchboard_sip::build::host_port_of(&self.registrar_uri())
+                .map(|(h, _)| h.to_owned())
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// Credentials Switchboard uses when a SIP peer challenges its requests.
@@ -236,6 +297,7 @@ impl FileConfig {
             config.sip_realm = v;
         }
         config.sip_users.extend(self.sip_users.into_iter().map(|u| (u.name, u.password)));
+        config.sip_trunks.extend(self.sip_trunks);
         config.sip_accounts.extend(self.sip_accounts.into_iter().map(|a| {
             switchboard_sip::agent::Credential { host: a.host, user: a.user, password: a.password }
         }));

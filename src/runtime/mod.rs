@@ -121,6 +121,8 @@ pub(crate) struct Shared {
     pub sip_calls: AtomicU64,
     /// SIP contacts registered (gauge for `/metrics`).
     pub sip_bindings: AtomicU64,
+    /// Upstream registrations (trunks) in force.
+    pub sip_trunks_up: AtomicU64,
     /// The HTTP/WebSocket address and whether it is TLS.
     pub http_addr: std::net::SocketAddr,
     /// Whether HTTP is served over TLS.
@@ -197,6 +199,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         sip_connections: AtomicU64::new(0),
         sip_calls: AtomicU64::new(0),
         sip_bindings: AtomicU64::new(0),
+        sip_trunks_up: AtomicU64::new(0),
         http_addr: addr,
         http_tls,
         shutdown: stop_rx,

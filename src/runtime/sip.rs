@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use switchboard_browser::{LegEvent, LegId, LegInput, LegRefusal};
-use switchboard_sip::agent::{Agent, AgentConfig, CallRef, Event};
+use switchboard_sip::agent::{Agent, AgentConfig, CallRef, Credential, Event, TrunkConfig, TrunkStatus};
 use switchboard_sip::build::{host_port_of, uri_param, user_of};
 use switchboard_sip::flow::{Flow, Transport};
 use switchboard_sip::uas::{Uas, Verdict, response_bytes};
@@ -80,8 +80,16 @@ pub(crate) fn new_agent(config: &crate::config::Config) -> Agent {
     let mut uas = Uas::new(&config.sip_realm, &nonce_key, config.sip_users.clone());
     uas.registrar.set_algorithms(config.sip_digest.clone());
     let seed = std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), 1u8);
-    let agent_config =
-        AgentConfig { credentials: config.sip_accounts.clone(), seed, ..AgentConfig::default() };
+    let mut credentials = config.sip_accounts.clone();
+    for t in &config.sip_trunks {
+        // The trunk's credentials answer challenges to calls through it.
+        credentials.push(Credential {
+            host: Some(t.domain()),
+            user: t.user.clone(),
+            password: t.password.clone(),
+        });
+    }
+    let agent_config = AgentConfig { credentials, seed, ..AgentConfig::default() };
     Agent::new(agent_config, uas)
 }
 
@@ -109,6 +117,10 @@ pub(crate) async fn run_driver(
         calls_of_legs: HashMap::new(),
         local_ips: HashMap::new(),
     };
+    for t in &shared.config.sip_trunks {
+        d.add_trunk(t).await;
+    }
+    d.pump().await;
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut shutdown = shared.shutdown.clone();
     loop {
@@ -293,6 +305,15 @@ impl Driver {
                     Some(_) => self.agent.hangup(call, "failed", now),
                 }
             }
+            Event::Trunk { name, status, code } => {
+                match status {
+                    TrunkStatus::Registered => tracing::info!(trunk = %name, code, "trunk registered"),
+                    _ => tracing::warn!(trunk = %name, code, "trunk registration failed; retrying"),
+                }
+                let up =
+                    self.agent.trunk_status().iter().filter(|(_, s)| *s == TrunkStatus::Registered).count();
+                self.shared.sip_trunks_up.store(up as u64, Ordering::Relaxed);
+            }
             Event::Registration { user, bound } => {
                 self.shared.lock().hub.set_external_name(&user, bound);
             }
@@ -432,6 +453,10 @@ impl Driver {
             return None; // sips: needs the TLS transport
         }
         let (host, port) = host_port_of(target)?;
+        // A trunk's domain: through the trunk.
+        if let Some(flow) = self.agent.trunk_for(host, port) {
+            return Some((target.to_owned(), flow));
+        }
         let ip: IpAddr = host.parse().ok()?;
         let remote = SocketAddr::new(ip, port.unwrap_or(5060));
         let transport = match uri_param(target, "transport").map(str::to_ascii_lowercase).as_deref() {
@@ -444,6 +469,44 @@ impl Driver {
         }
         let local = self.local_for(remote);
         Some((target.to_owned(), Flow { transport, remote, local, conn: None }))
+    }
+}
+
+impl Driver {
+    /// Starts registering to trunk `t` (its registrar's host is looked up once, here).
+    async fn add_trunk(&mut self, t: &crate::config::SipTrunk) {
+        let uri = t.registrar_uri();
+        let name = t.name.clone().unwrap_or_else(|| t.registrar.clone());
+        let Some((host, port)) = host_port_of(&uri) else {
+            tracing::warn!(trunk = %name, "registrar `{uri}` is not a SIP URI");
+            return;
+        };
+        let port = port.unwrap_or(5060);
+        let remote = match host.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => match tokio::net::lookup_host((host, port)).await.ok().and_then(|mut a| a.next()) {
+                Some(a) => a,
+                None => {
+                    tracing::warn!(trunk = %name, "cannot resolve `{host}`");
+                    return;
+                }
+            },
+        };
+        let transport = match uri_param(&uri, "transport").map(str::to_ascii_lowercase).as_deref() {
+            Some("tcp") => Transport::Tcp,
+            _ => Transport::Udp,
+        };
+        let local = self.local_for(remote);
+        let flow = Flow { transport, remote, local, conn: None };
+        let config = TrunkConfig {
+            name,
+            registrar: uri.split(';').next().unwrap_or(&uri).to_owned(),
+            user: t.user.clone(),
+            domain: t.domain(),
+            password: t.password.clone(),
+            expires: t.expires.unwrap_or(300),
+        };
+        self.agent.add_trunk(config, flow, Instant::now());
     }
 }
 

@@ -130,6 +130,12 @@ impl<'a> Message<'a> {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_ref())
     }
 
+    /// Every line of header `name`, whole (for headers whose values hold commas,
+    /// like `WWW-Authenticate`, §20.44).
+    pub fn lines(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_ref())
+    }
+
     /// Every value of header `name`, across lines and comma-separated lists.
     pub fn values(&self, name: &str) -> Vec<&str> {
         self.headers

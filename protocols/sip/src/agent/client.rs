@@ -30,6 +30,8 @@ enum TxState {
 #[derive(Debug)]
 pub(super) struct ClientTx {
     call: Option<CallRef>,
+    /// The trunk whose REGISTER this is.
+    trunk: Option<usize>,
     invite: bool,
     state: TxState,
     flow: Flow,
@@ -60,6 +62,7 @@ impl Agent {
         let t1 = self.config.timers.t1;
         let tx = ClientTx {
             call,
+            trunk: None,
             invite: method == "INVITE",
             state: TxState::Trying,
             flow,
@@ -73,6 +76,21 @@ impl Agent {
         self.transmits.push_back(Transmit { flow, bytes: request });
     }
 
+    /// Sends a trunk's REGISTER in a non-INVITE client transaction.
+    pub(super) fn start_trunk_client(
+        &mut self,
+        branch: String,
+        trunk: usize,
+        flow: Flow,
+        request: Vec<u8>,
+        now: Instant,
+    ) {
+        self.start_client(branch.clone(), None, "REGISTER", flow, request, now);
+        if let Some(tx) = self.clients.get_mut(&format!("{branch} REGISTER")) {
+            tx.trunk = Some(trunk);
+        }
+    }
+
     pub(super) fn client_timeouts(&mut self, now: Instant) {
         let t2 = self.config.timers.t2;
         let mut timed_out = Vec::new();
@@ -80,7 +98,7 @@ impl Agent {
         self.clients.retain(|_, tx| {
             if now >= tx.deadline {
                 if matches!(tx.state, TxState::Trying | TxState::Proceeding) {
-                    timed_out.push((tx.call, tx.invite));
+                    timed_out.push((tx.call, tx.invite, tx.trunk));
                 }
                 return false;
             }
@@ -97,7 +115,11 @@ impl Agent {
         for (flow, bytes) in resend {
             self.send(flow, bytes);
         }
-        for (call, invite) in timed_out {
+        for (call, invite, trunk) in timed_out {
+            if let Some(i) = trunk {
+                self.on_trunk_response(i, None, now);
+                continue;
+            }
             // Timer B: the INVITE got no final response; Timer F for a BYE needs no more.
             if invite && let Some(id) = call {
                 let initial = self.calls.get(&id).is_some_and(|c| c.state == State::Early);
@@ -137,6 +159,9 @@ impl Agent {
                     tx.state = TxState::Completed;
                     tx.retransmit = None;
                     tx.deadline = now + if reliable { Duration::ZERO } else { t4 };
+                    if let Some(i) = tx.trunk {
+                        self.on_trunk_response(i, Some(m), now);
+                    }
                 }
                 _ => {}
             }
@@ -290,7 +315,7 @@ impl Agent {
             let target = c.remote_target.clone();
             if let Some(cred) = self.credential_for(&target) {
                 let cnonce = self.token();
-                let value = m.values(header).into_iter().chain(m.header(header)).find_map(|ch| {
+                let value = m.lines(header).find_map(|ch| {
                     crate::digest::authorization(ch, "INVITE", &target, &cred.user, &cred.password, &cnonce)
                 });
                 if let Some(v) = value {

@@ -25,6 +25,9 @@
 
 mod client;
 mod server;
+mod trunk;
+
+pub use trunk::{TrunkConfig, TrunkStatus};
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -163,6 +166,15 @@ pub enum Event {
         /// A provisional answer (early media).
         early: bool,
     },
+    /// An upstream registration (trunk) changed state.
+    Trunk {
+        /// The trunk's name.
+        name: String,
+        /// Its state now.
+        status: TrunkStatus,
+        /// The status code of the registrar's answer (408 when none came).
+        code: u16,
+    },
     /// A user registered (`bound`) or removed its last binding.
     Registration {
         /// The user.
@@ -267,6 +279,8 @@ pub struct Agent {
     dialogs: HashMap<(String, String), CallRef>,
     /// Where each registered user registered from.
     binding_flows: HashMap<String, Flow>,
+    /// Upstream registrations.
+    trunks: Vec<trunk::Trunk>,
     next_call: u64,
     rng: u64,
     transmits: VecDeque<Transmit>,
@@ -296,6 +310,7 @@ impl Agent {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             binding_flows: HashMap::new(),
+            trunks: Vec::new(),
             next_call: 1,
             rng,
             transmits: VecDeque::new(),
@@ -385,7 +400,7 @@ impl Agent {
             })
             .flatten()
             .min();
-        [server, clients, calls].into_iter().flatten().min()
+        [server, clients, calls, self.trunk_timers()].into_iter().flatten().min()
     }
 
     /// Fires what is due at `now`.
@@ -394,6 +409,7 @@ impl Agent {
             self.send(flow, bytes);
         }
         self.client_timeouts(now);
+        self.trunk_timeouts(now);
         let t2 = self.config.timers.t2;
         let mut lost = Vec::new();
         let mut resend = Vec::new();
