@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// SIP address, UDP and TCP on the same port, or `off` [default: 0.0.0.0:5060].
     #[arg(long, env = "SWITCHBOARD_SIP")]
     pub sip: Option<String>,
+    /// SIP over TLS address, or `off` [default: off]; the certificate is HTTPS's
+    /// (--tls, --tls-cert/--tls-key), or a self-signed one made at start.
+    #[arg(long, env = "SWITCHBOARD_SIP_TLS")]
+    pub sip_tls: Option<String>,
     /// A SIP user allowed to register, `name:password` (repeatable).
     #[arg(long = "sip-user", env = "SWITCHBOARD_SIP_USERS", value_delimiter = ',', hide_env_values = true)]
     pub sip_users: Vec<String>,
@@ -182,6 +186,7 @@ impl ServeArgs {
             stun: self.stun.clone(),
             turn,
             sip: self.sip.clone(),
+            sip_tls: self.sip_tls.clone(),
             tls: self.tls.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),

@@ -21,6 +21,8 @@ pub struct Config {
     pub stun: Option<SocketAddr>,
     /// Where SIP listens, UDP and TCP on the same port; `None` turns it off.
     pub sip: Option<SocketAddr>,
+    /// Where SIP over TLS listens (RFC 3261 §26.2, `sips:`); `None` (the default) turns it off.
+    pub sip_tls: Option<SocketAddr>,
     /// Digest realm of the SIP registrar.
     pub sip_realm: String,
     /// SIP users allowed to register: (name, password).
@@ -67,6 +69,7 @@ impl Default for Config {
             ice_servers: Vec::new(),
             stun: Some(SocketAddr::from(([0, 0, 0, 0], 3478))),
             sip: Some(SocketAddr::from(([0, 0, 0, 0], 5060))),
+            sip_tls: None,
             sip_realm: "switchboard".to_owned(),
             sip_users: Vec::new(),
             sip_digest: vec![switchboard_sip::digest::Algorithm::Md5],
@@ -129,6 +132,8 @@ pub struct FileConfig {
     pub turn: Vec<TurnServer>,
     /// `sip = "0.0.0.0:5060"`, or `sip = "off"`.
     pub sip: Option<String>,
+    /// `sip_tls = "0.0.0.0:5061"`, or `sip_tls = "off"` (the default).
+    pub sip_tls: Option<String>,
     /// `tls = "self-signed"`.
     pub tls: Option<String>,
     /// `tls_cert = "cert.pem"` (with `tls_key`).
@@ -281,6 +286,9 @@ impl FileConfig {
         }
         if let Some(v) = self.sip {
             config.sip = parse_address_or_off(&v, "sip")?;
+        }
+        if let Some(v) = self.sip_tls {
+            config.sip_tls = parse_address_or_off(&v, "sip_tls")?;
         }
         config.turn.extend(self.turn);
         match (self.tls_cert, self.tls_key, self.tls.as_deref()) {

@@ -219,6 +219,22 @@ pub async fn serve(config: Config) -> Result<(), String> {
         announce(&format!("switchboard TLS certificate SHA-256 {}", identity.fingerprint));
     }
     announce(&format!("switchboard listening on {scheme}://{addr}"));
+    if let Some(at) = shared.config.sip_tls {
+        let listener =
+            tokio::net::TcpListener::bind(at).await.map_err(|e| format!("bind SIP TLS on tcp {at}: {e}"))?;
+        let acceptor = match &tls {
+            Some(identity) => identity.sip_acceptor()?,
+            None => {
+                let identity = tls::Identity::self_signed(&[])?;
+                announce(&format!("switchboard SIP TLS certificate SHA-256 {}", identity.fingerprint));
+                identity.sip_acceptor()?
+            }
+        };
+        let at = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%at, "SIP listening (tls)");
+        announce(&format!("switchboard SIP on tls {at}"));
+        tokio::spawn(sip::run_tls(listener, acceptor, shared.clone()));
+    }
     let udp = match sip {
         Some((udp, tcp)) => {
             let at = udp.local_addr().map_err(|e| e.to_string())?;

@@ -535,19 +535,55 @@ pub(crate) async fn run_tcp(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Accepts TLS connections (RFC 3261 §26.2) until the server stops.
+pub(crate) async fn run_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, remote)) = accepted else { continue };
+                let _ = tcp.set_nodelay(true);
+                let local = tcp.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+                let (acceptor, shared) = (acceptor.clone(), shared.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => serve_stream(tls, Transport::Tls, remote, local, shared, false).await,
+                        _ => tracing::debug!(%remote, "SIP TLS handshake failed"),
+                    }
+                });
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// One SIP TCP connection: messages framed by Content-Length go to the
 /// driver, the driver's messages are written, CRLF pings are answered
 /// (RFC 5626 §4.4.1).
 async fn connection(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, outbound: bool) {
-    let conn = shared.next_conn();
     let local = stream.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let _ = stream.set_nodelay(true);
+    serve_stream(stream, Transport::Tcp, remote, local, shared, outbound).await;
+}
+
+/// One SIP stream (TCP or TLS) until it closes.
+async fn serve_stream<S>(
+    stream: S,
+    transport: Transport,
+    remote: SocketAddr,
+    local: SocketAddr,
+    shared: Arc<Shared>,
+    outbound: bool,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = shared.next_conn();
     let (tx, mut rx) = unbounded_channel::<Vec<u8>>();
     let _ = shared.sip_tx.send(SipInput::Opened { conn, tx, remote, outbound });
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut framer = Framer::new(MAX_MESSAGE);
     let mut buf = vec![0u8; 8192];
-    let flow = Flow { transport: Transport::Tcp, remote, local, conn: Some(conn) };
+    let flow = Flow { transport, remote, local, conn: Some(conn) };
     let mut shutdown = shared.shutdown.clone();
     'conn: loop {
         tokio::select! {
@@ -604,7 +640,7 @@ async fn connection(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, 
 
 /// Writes what the driver still sends until the connection has been quiet
 /// for a moment: the peer's side is closed or unusable, ours is not yet.
-async fn drain(rx: &mut UnboundedReceiver<Vec<u8>>, writer: &mut tokio::net::tcp::OwnedWriteHalf) {
+async fn drain(rx: &mut UnboundedReceiver<Vec<u8>>, writer: &mut (impl tokio::io::AsyncWrite + Unpin)) {
     while let Ok(Some(bytes)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
         if writer.write_all(&bytes).await.is_err() {
             break;

@@ -53,7 +53,17 @@ impl Identity {
         Ok(Identity { chain: vec![der], key, fingerprint })
     }
 
+    /// A TLS acceptor with this identity for SIP (no ALPN).
+    pub fn sip_acceptor(&self) -> Result<TlsAcceptor, String> {
+        Identity { chain: self.chain.clone(), key: self.key.clone_key(), fingerprint: String::new() }
+            .acceptor_with(Vec::new())
+    }
+
     fn acceptor(self) -> Result<TlsAcceptor, String> {
+        self.acceptor_with(vec![b"http/1.1".to_vec()])
+    }
+
+    fn acceptor_with(self, alpn: Vec<Vec<u8>>) -> Result<TlsAcceptor, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -61,7 +71,7 @@ impl Identity {
             .with_no_client_auth()
             .with_single_cert(self.chain, self.key)
             .map_err(|e| format!("TLS certificate: {e}"))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }
