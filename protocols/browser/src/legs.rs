@@ -226,3 +226,108 @@ impl Hub {
         Err(why)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+
+    use crate::hub::{Hub, HubConfig, LegEvent, LegId, LegInput, LegRefusal, Output, PeerId};
+    use crate::token::Permissions;
+
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
+
+    fn drain(hub: &mut Hub) -> (Vec<(PeerId, Value)>, Vec<(LegId, LegEvent)>) {
+        let (mut sends, mut legs) = (Vec::new(), Vec::new());
+        while let Some(o) = hub.poll_output() {
+            match o {
+                Output::Send { to, text } => sends.push((to, serde_json::from_str(&text).unwrap())),
+                Output::Leg { leg, event } => legs.push((leg, event)),
+            }
+        }
+        (sends, legs)
+    }
+
+    fn hub() -> (Hub, Instant) {
+        let mut hub = Hub::new(HubConfig::default());
+        let now = Instant::now();
+        hub.connect(PeerId(1), now, &[], Permissions::all());
+        hub.handle_text(PeerId(1), &json!({"type": "register", "name": "alice"}).to_string(), now);
+        drain(&mut hub);
+        (hub, now)
+    }
+
+    #[test]
+    fn offer_to_a_sip_uri_waits_for_end_of_candidates_then_dials_with_them() {
+        let (mut hub, now) = hub();
+        let offer = json!({"type": "offer", "to": "sip:bob@192.0.2.1", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        let cand = json!({"type": "candidate", "session": "s", "candidate": {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0"}});
+        hub.handle_text(PeerId(1), &cand.to_string(), now);
+        assert_eq!(drain(&mut hub), (vec![], vec![]), "nothing before the end of candidates");
+        let end = json!({"type": "candidate", "session": "s", "candidate": null});
+        hub.handle_text(PeerId(1), &end.to_string(), now);
+        let (_, legs) = drain(&mut hub);
+        let [(leg, LegEvent::Dial { target, from_name, sdp, .. })] = &legs[..] else { panic!("{legs:?}") };
+        assert_eq!((target.as_str(), from_name.as_deref()), ("sip:bob@192.0.2.1", Some("alice")));
+        assert!(sdp.contains("m=audio 50000 ") && sdp.contains("a=candidate:1 1 udp") && sdp.contains("a=end-of-candidates"));
+        // The SIP side rings, answers, then hangs up with a cause.
+        hub.leg_event(*leg, LegInput::Ringing, now).unwrap();
+        let answer = OFFER.replace("a=mid:0", "a=mid:0\r\na=setup:active");
+        hub.leg_event(*leg, LegInput::Answer { sdp: &answer, early: false }, now).unwrap();
+        hub.leg_event(*leg, LegInput::Hangup { reason: "busy", sip_code: Some(486), sip_reason: Some("Busy Here") }, now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        let kinds: Vec<&str> = sends.iter().map(|(_, m)| m["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["ringing", "answer", "hangup"]);
+        assert_eq!(sends[2].1["sipCode"], 486);
+        assert_eq!(sends[2].1["from"], "sip:bob@192.0.2.1");
+        assert_eq!(hub.stats().sessions, 0);
+    }
+
+    #[test]
+    fn gathering_ends_at_the_deadline() {
+        let (mut hub, now) = hub();
+        let offer = json!({"type": "offer", "to": "sip:bob@192.0.2.1", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        assert_eq!(hub.poll_timeout(), Some(now + Duration::from_secs(2)));
+        hub.handle_timeout(now + Duration::from_secs(2));
+        assert!(matches!(&drain(&mut hub).1[..], [(_, LegEvent::Dial { .. })]));
+    }
+
+    #[test]
+    fn incoming_leg_call_reaches_the_name_and_the_answer_goes_back() {
+        let (mut hub, now) = hub();
+        let leg = hub.new_leg();
+        assert_eq!(hub.leg_incoming(leg, "nobody", "sip:c@h", None, Some(OFFER), now), Err(LegRefusal::NotFound));
+        assert!(matches!(hub.leg_incoming(leg, "alice", "sip:c@h", None, Some("v=0"), now), Err(LegRefusal::BadSdp(_))));
+        hub.leg_incoming(leg, "alice", "sip:carol@h", Some("Carol"), Some(OFFER), now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        assert_eq!(sends[0].1["type"], "offer");
+        assert_eq!((sends[0].1["from"].as_str(), sends[0].1["fromName"].as_str()), (Some("sip:carol@h"), Some("Carol")));
+        let sid = sends[0].1["session"].as_str().unwrap().to_owned();
+        hub.handle_text(PeerId(1), &json!({"type": "ringing", "session": sid}).to_string(), now);
+        hub.handle_text(PeerId(1), &json!({"type": "answer", "session": sid, "sdp": OFFER}).to_string(), now);
+        hub.handle_text(PeerId(1), &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(), now);
+        let (_, legs) = drain(&mut hub);
+        assert!(matches!(&legs[..], [(_, LegEvent::Ringing), (_, LegEvent::Answer { .. })]), "{legs:?}");
+        // The browser goes away: the leg is told.
+        hub.disconnect(PeerId(1));
+        let (_, legs) = drain(&mut hub);
+        assert_eq!(legs, [(leg, LegEvent::Hangup { reason: "peer-disconnected".into() })]);
+    }
+
+    #[test]
+    fn late_offer_asks_the_browser_for_an_offer() {
+        let (mut hub, now) = hub();
+        let leg = hub.new_leg();
+        hub.leg_incoming(leg, "alice", "sip:carol@h", None, None, now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        assert_eq!(sends[0].1["type"], "offer-request");
+        let sid = sends[0].1["session"].as_str().unwrap().to_owned();
+        let offer = json!({"type": "offer", "to": "sip:carol@h", "session": sid, "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        hub.handle_text(PeerId(1), &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(), now);
+        assert!(matches!(&drain(&mut hub).1[..], [(_, LegEvent::Offer { .. })]));
+    }
+}
