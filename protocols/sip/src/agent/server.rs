@@ -60,6 +60,11 @@ impl Agent {
         self.reply(Some(key), flow, bytes, &verdict, now);
     }
 
+    /// Responses go back to the request's source address and port whether or
+    /// not the top Via asks for `rport` (symmetric response routing, what
+    /// RFC 3581 asks for and what "force rport" does in Kamailio and
+    /// Asterisk): behind NAT the Via's own port is unreachable, and over
+    /// loopback tests a torture message's made-up Via would point elsewhere.
     pub(super) fn handle_request(&mut self, flow: Flow, bytes: &[u8], now: Instant, now_secs: u64) {
         let parsed = Message::parse_datagram(bytes);
         let class = parsed.as_ref().ok().and_then(|m| self.server.handle_request(m, flow, now));
