@@ -284,6 +284,18 @@ export class Call extends EventTarget {
     await this._remoteReady();
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     this.sb.send({ type: 'answer', session: this.session, sdp: this.pc.localDescription.sdp });
+    this._gatheringDone();
+  }
+
+  /**
+   * Without an ICE restart, gathering is already complete after a renegotiation and no new
+   * end-of-candidates event fires: say so, so that a gateway collecting candidates for a SIP
+   * peer does not wait for it.
+   */
+  _gatheringDone() {
+    if (this.pc.iceGatheringState === 'complete') {
+      try { this.sb.send({ type: 'candidate', session: this.session, candidate: null }); } catch { /* gone */ }
+    }
   }
 
   /** Declines or ends the call. @param {string} [reason] */
@@ -307,6 +319,7 @@ export class Call extends EventTarget {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     this.sb.send({ type: 'answer', session: this.session, sdp: this.pc.localDescription.sdp });
+    this._gatheringDone();
   }
 
   async _onMessage(msg) {

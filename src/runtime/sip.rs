@@ -383,7 +383,9 @@ impl Driver {
         match (self.agent.binding(user, epoch_secs()), &sdp) {
             (Some((uri, flow)), Some(sdp)) => {
                 let caller = user_of(from).unwrap_or_else(|| "anonymous".into());
-                let other = self.agent.dial(&uri, flow, &caller, from_name.as_deref(), Some(sdp), now);
+                let aor = format!("sip:{user}@{}", flow.local.ip());
+                let other =
+                    self.agent.dial_to(&aor, &uri, flow, &caller, from_name.as_deref(), Some(sdp), now);
                 self.peers.insert(call, Peer::Sip(other));
                 self.peers.insert(other, Peer::Sip(call));
             }
@@ -414,7 +416,14 @@ impl Driver {
                     state.flush();
                     return;
                 };
-                let call = self.agent.dial(&uri, flow, &caller, from_name.as_deref(), Some(&sdp), now);
+                // A registered phone's name: To is its address of record, the Request-URI its contact.
+                let to = if target.contains(':') {
+                    uri.clone()
+                } else {
+                    format!("sip:{target}@{}", flow.local.ip())
+                };
+                let call =
+                    self.agent.dial_to(&to, &uri, flow, &caller, from_name.as_deref(), Some(&sdp), now);
                 self.peers.insert(call, Peer::Leg(leg));
                 self.calls_of_legs.insert(leg, call);
             }

@@ -238,7 +238,9 @@ mod tests {
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
 
-    fn drain(hub: &mut Hub) -> (Vec<(PeerId, Value)>, Vec<(LegId, LegEvent)>) {
+    type Drained = (Vec<(PeerId, Value)>, Vec<(LegId, LegEvent)>);
+
+    fn drain(hub: &mut Hub) -> Drained {
         let (mut sends, mut legs) = (Vec::new(), Vec::new());
         while let Some(o) = hub.poll_output() {
             match o {
@@ -271,12 +273,21 @@ mod tests {
         let (_, legs) = drain(&mut hub);
         let [(leg, LegEvent::Dial { target, from_name, sdp, .. })] = &legs[..] else { panic!("{legs:?}") };
         assert_eq!((target.as_str(), from_name.as_deref()), ("sip:bob@192.0.2.1", Some("alice")));
-        assert!(sdp.contains("m=audio 50000 ") && sdp.contains("a=candidate:1 1 udp") && sdp.contains("a=end-of-candidates"));
+        assert!(
+            sdp.contains("m=audio 50000 ")
+                && sdp.contains("a=candidate:1 1 udp")
+                && sdp.contains("a=end-of-candidates")
+        );
         // The SIP side rings, answers, then hangs up with a cause.
         hub.leg_event(*leg, LegInput::Ringing, now).unwrap();
         let answer = OFFER.replace("a=mid:0", "a=mid:0\r\na=setup:active");
         hub.leg_event(*leg, LegInput::Answer { sdp: &answer, early: false }, now).unwrap();
-        hub.leg_event(*leg, LegInput::Hangup { reason: "busy", sip_code: Some(486), sip_reason: Some("Busy Here") }, now).unwrap();
+        hub.leg_event(
+            *leg,
+            LegInput::Hangup { reason: "busy", sip_code: Some(486), sip_reason: Some("Busy Here") },
+            now,
+        )
+        .unwrap();
         let (sends, _) = drain(&mut hub);
         let kinds: Vec<&str> = sends.iter().map(|(_, m)| m["type"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["ringing", "answer", "hangup"]);
@@ -299,16 +310,29 @@ mod tests {
     fn incoming_leg_call_reaches_the_name_and_the_answer_goes_back() {
         let (mut hub, now) = hub();
         let leg = hub.new_leg();
-        assert_eq!(hub.leg_incoming(leg, "nobody", "sip:c@h", None, Some(OFFER), now), Err(LegRefusal::NotFound));
-        assert!(matches!(hub.leg_incoming(leg, "alice", "sip:c@h", None, Some("v=0"), now), Err(LegRefusal::BadSdp(_))));
+        assert_eq!(
+            hub.leg_incoming(leg, "nobody", "sip:c@h", None, Some(OFFER), now),
+            Err(LegRefusal::NotFound)
+        );
+        assert!(matches!(
+            hub.leg_incoming(leg, "alice", "sip:c@h", None, Some("v=0"), now),
+            Err(LegRefusal::BadSdp(_))
+        ));
         hub.leg_incoming(leg, "alice", "sip:carol@h", Some("Carol"), Some(OFFER), now).unwrap();
         let (sends, _) = drain(&mut hub);
         assert_eq!(sends[0].1["type"], "offer");
-        assert_eq!((sends[0].1["from"].as_str(), sends[0].1["fromName"].as_str()), (Some("sip:carol@h"), Some("Carol")));
+        assert_eq!(
+            (sends[0].1["from"].as_str(), sends[0].1["fromName"].as_str()),
+            (Some("sip:carol@h"), Some("Carol"))
+        );
         let sid = sends[0].1["session"].as_str().unwrap().to_owned();
         hub.handle_text(PeerId(1), &json!({"type": "ringing", "session": sid}).to_string(), now);
         hub.handle_text(PeerId(1), &json!({"type": "answer", "session": sid, "sdp": OFFER}).to_string(), now);
-        hub.handle_text(PeerId(1), &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(), now);
+        hub.handle_text(
+            PeerId(1),
+            &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(),
+            now,
+        );
         let (_, legs) = drain(&mut hub);
         assert!(matches!(&legs[..], [(_, LegEvent::Ringing), (_, LegEvent::Answer { .. })]), "{legs:?}");
         // The browser goes away: the leg is told.
@@ -327,7 +351,11 @@ mod tests {
         let sid = sends[0].1["session"].as_str().unwrap().to_owned();
         let offer = json!({"type": "offer", "to": "sip:carol@h", "session": sid, "sdp": OFFER});
         hub.handle_text(PeerId(1), &offer.to_string(), now);
-        hub.handle_text(PeerId(1), &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(), now);
+        hub.handle_text(
+            PeerId(1),
+            &json!({"type": "candidate", "session": sid, "candidate": null}).to_string(),
+            now,
+        );
         assert!(matches!(&drain(&mut hub).1[..], [(_, LegEvent::Offer { .. })]));
     }
 }

@@ -673,6 +673,23 @@ impl Agent {
         sdp: Option<&str>,
         now: Instant,
     ) -> CallRef {
+        self.dial_to(target, target, flow, from_user, from_name, sdp, now)
+    }
+
+    /// Like [`dial`](Self::dial), with a To address (`to`, the address of record called)
+    /// other than the Request-URI (`request_uri`, e.g. a registered phone's contact, §8.1.1.2).
+    #[allow(clippy::too_many_arguments)]
+    pub fn dial_to(
+        &mut self,
+        to: &str,
+        request_uri: &str,
+        flow: Flow,
+        from_user: &str,
+        from_name: Option<&str>,
+        sdp: Option<&str>,
+        now: Instant,
+    ) -> CallRef {
+        let target = request_uri;
         let id = CallRef(self.next_call);
         self.next_call += 1;
         let call_id = format!("{}@switchboard", self.token());
@@ -680,7 +697,7 @@ impl Agent {
         let local_host = host_text(&flow.local);
         let display = from_name.map(|n| format!("\"{}\" ", n.replace(['"', '\\'], ""))).unwrap_or_default();
         let local_addr = format!("{display}<sip:{from_user}@{local_host}>");
-        let remote_addr = format!("<{target}>");
+        let remote_addr = format!("<{to}>");
         let call = Call {
             role: Role::Uac,
             state: State::Early,

@@ -251,7 +251,10 @@ impl Agent {
                     // No offer: UPDATE refreshes (200 without body); a re-INVITE gets our
                     // current description as the offer and the answer comes in the ACK.
                     if method == "UPDATE" {
-                        let ok = build::response(m, 200, "OK", None, &flow, &[], None);
+                        // UPDATE is a target refresh request: its 2xx carries Contact (RFC 3311 §5.2).
+                        let contact =
+                            [("Contact", format!("<{}>", build::contact_uri("switchboard", &flow)))];
+                        let ok = build::response(m, 200, "OK", None, &flow, &contact, None);
                         if let Some((f, b)) = self.server.respond(&key, 200, ok, now) {
                             self.send(f, b);
                         }
@@ -261,6 +264,13 @@ impl Agent {
                     let w = Waiting { key, request: bytes.to_vec(), flow };
                     self.send_ok(id, w, &sdp, false, true, now);
                     return;
+                }
+                if method == "INVITE" {
+                    // The answer waits for the browser: 100 Trying stops retransmissions (§17.2.1).
+                    let trying = build::response(m, 100, "Trying", None, &flow, &[], None);
+                    if let Some((f, b)) = self.server.respond(&key, 100, trying, now) {
+                        self.transmits.push_back(super::Transmit { flow: f, bytes: b });
+                    }
                 }
                 c.reoffer = Some(Waiting { key, request: bytes.to_vec(), flow });
                 let sdp = String::from_utf8_lossy(m.body).into_owned();
