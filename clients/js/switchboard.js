@@ -267,8 +267,21 @@ export class Call extends EventTarget {
     this.sb.send({ type: 'ringing', session: this.session });
   }
 
-  /** Answers an incoming call. @param {CallOptions} [options] */
+  /**
+   * Answers an incoming call; if that fails (media, an offer this browser cannot take), the
+   * call is declined with reason `incompatible` and the error rethrown.
+   * @param {CallOptions} [options]
+   */
   async answer(options = {}) {
+    try {
+      await this._answer(options);
+    } catch (e) {
+      this.hangup('incompatible');
+      throw e;
+    }
+  }
+
+  async _answer(options) {
     await this._media(options);
     if (this._needsOffer) {
       // Late offer: this side offers, the caller's answer arrives as an `answer` message.
@@ -326,7 +339,15 @@ export class Call extends EventTarget {
     if (msg.type === 'answer') {
       // An early answer (SIP 183 with SDP) is provisional: the final one follows.
       if (this.pc.signalingState === 'stable') return;
-      await this.pc.setRemoteDescription({ type: msg.early ? 'pranswer' : 'answer', sdp: msg.sdp });
+      try {
+        await this.pc.setRemoteDescription({ type: msg.early ? 'pranswer' : 'answer', sdp: msg.sdp });
+      } catch (e) {
+        // An answer this browser cannot use (e.g. a SIP phone without rtcp-mux): end the call
+        // instead of leaving it up without media.
+        console.warn('setRemoteDescription(answer)', e);
+        this.hangup('incompatible');
+        return;
+      }
       await this._remoteReady();
     } else if (msg.type === 'ringing') {
       this.dispatchEvent(new Event('ringing'));

@@ -118,7 +118,7 @@ pub fn code_for(reason: &str) -> (u16, &'static str) {
     match reason {
         "busy" => (486, "Busy Here"),
         "not-found" => (404, "Not Found"),
-        "unavailable" | "offline" => (480, "Temporarily Unavailable"),
+        "unavailable" | "offline" | "peer-disconnected" => (480, "Temporarily Unavailable"),
         "incompatible" => (488, "Not Acceptable Here"),
         "timeout" | "no-answer" => (480, "Temporarily Unavailable"),
         "failed" | "error" => (500, "Server Internal Error"),
