@@ -35,6 +35,16 @@ step "browser tests (Chromium)" bash tests/browser/run.sh target/debug/switchboa
 step "SIP registrar with baresip" bash tests/sip/baresip_register.sh target/debug/switchboard
 # JsSIP in Chromium registers over SIP WebSocket (/sip, RFC 7118).
 step "SIP over WebSocket with JsSIP" bash tests/sip/run_jssip.sh target/debug/switchboard
+# SIP calls (sipp scenarios: calls in and out over UDP and TCP, CANCEL, late offer, re-INVITE,
+# digest challenges, trunk registration, packet loss) against browser-protocol clients (sip_peer).
+step "SIP calls with sipp" env SIP_PEER=target/debug/sip_peer bash tests/sipp/run.sh target/debug/switchboard
+# SIP over TLS with Python's ssl (OpenSSL) as the peer.
+step "SIP over TLS" env SIP_PEER=target/debug/sip_peer bash tests/sip/run_tls.sh target/debug/switchboard
+# baresip 1.0 phones: calls both ways with a browser-protocol client, and Chromium <-> baresip audio
+# (ICE + DTLS-SRTP).
+step "SIP calls with baresip and Chromium" env SIP_PEER=target/debug/sip_peer bash tests/sip/baresip_calls.sh target/debug/switchboard
+# JsSIP in Chromium over /sip <-> a Chromium page using /switchboard.js: audio both ways.
+step "SIP calls with JsSIP and Chromium" bash tests/sip/run_jssip_calls.sh target/debug/switchboard
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"
