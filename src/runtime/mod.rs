@@ -259,7 +259,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
         let _ = stop_wait.wait_for(|stop| *stop).await;
     };
     let server = match tls {
-        None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        None => {
+            use axum::serve::ListenerExt;
+            // Small JSON frames must not wait for Nagle's algorithm (40 ms with delayed ACKs).
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        }
         Some(identity) => {
             let listener = tls::TlsListener::new(listener, identity)?;
             tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })

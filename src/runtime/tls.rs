@@ -92,7 +92,10 @@ impl TlsListener {
         tokio::spawn(async move {
             loop {
                 let (tcp, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
+                    Ok(accepted) => {
+                        let _ = accepted.0.set_nodelay(true);
+                        accepted
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;

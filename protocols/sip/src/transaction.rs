@@ -6,8 +6,10 @@
 //!   a final non-2xx response is retransmitted on Timer G (T1, doubling to T2)
 //!   over unreliable transports until the ACK arrives or Timer H (64*T1)
 //!   fires; the ACK is absorbed, then Timer I (T4, or 0 on reliable transports)
-//!   ends the transaction. A 2xx ends it at once: its retransmission belongs to
-//!   the dialog layer (§13.3.1.4, RFC 6026).
+//!   ends the transaction. After a 2xx the transaction stays "Accepted" for
+//!   64*T1 (RFC 6026 §7.1): a retransmitted INVITE gets the 2xx again instead of
+//!   starting a new call, while the 2xx's own retransmission until the ACK
+//!   belongs to the dialog layer (§13.3.1.4).
 //! * Non-INVITE (§17.2.2): retransmissions get the last response; Timer J
 //!   (64*T1, or 0 on reliable transports) ends the transaction after the final one.
 //!
@@ -65,6 +67,8 @@ enum State {
     Proceeding,
     Completed,
     Confirmed,
+    /// A 2xx was sent (RFC 6026).
+    Accepted,
 }
 
 #[derive(Debug)]
@@ -136,6 +140,8 @@ impl ServerTransactions {
         let (key, is_ack) = key_of(m)?;
         if is_ack {
             return Some(match self.live.get_mut(&key) {
+                // The ACK of a 2xx is a request of its own, for the dialog (RFC 6026 §7.1).
+                Some(t) if t.state == State::Accepted => Incoming::AckForDialog,
                 Some(t) if t.invite && t.state == State::Completed => {
                     t.state = State::Confirmed;
                     t.retransmit = None;
@@ -185,8 +191,11 @@ impl ServerTransactions {
             return Some((peer, response));
         }
         if t.invite && code < 300 {
-            // 2xx: the transaction ends; the dialog layer retransmits the 2xx (§13.3.1.4).
-            self.live.remove(key);
+            // 2xx: the dialog layer retransmits it until the ACK (§13.3.1.4); the transaction
+            // lingers to answer a retransmitted INVITE with it (RFC 6026 §8.7, Timer L).
+            t.state = State::Accepted;
+            t.retransmit = None;
+            t.ends = Some(now + 64 * self.timers.t1);
             return Some((peer, response));
         }
         t.state = State::Completed;
@@ -278,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn invite_without_ack_ends_on_timer_h_and_2xx_ends_at_once() {
+    fn invite_without_ack_ends_on_timer_h_and_2xx_lingers_accepted() {
         let peer = flow(false);
         let mut txs = ServerTransactions::new(Timers::default());
         let m1 = invite("z9hG4bKb", "INVITE");
@@ -298,7 +307,13 @@ mod tests {
             panic!()
         };
         txs.respond(&key, 200, b"SIP/2.0 200 OK\r\n\r\n".to_vec(), t0);
-        assert!(txs.is_empty());
+        // Accepted (RFC 6026): a retransmitted INVITE gets the 2xx, not a new call.
+        assert_eq!(
+            txs.handle_request(&Message::parse_datagram(&m2).unwrap(), peer, t0),
+            Some(Incoming::Retransmission(Some(b"SIP/2.0 200 OK\r\n\r\n".to_vec())))
+        );
+        txs.handle_timeout(t0 + Duration::from_secs(32));
+        assert!(txs.is_empty(), "Timer L ends it");
         let ack = invite("z9hG4bKother", "ACK");
         assert_eq!(
             txs.handle_request(&Message::parse_datagram(&ack).unwrap(), peer, Instant::now()),
