@@ -193,6 +193,34 @@ for t in u1 t1; do
   if [ $rc -eq 0 ]; then pass "$name"; else fail "$name" "sipp rc=$rc" "register-$t.sipp"; fi
 done
 
+# --- phone to phone: a sipp phone registers as bob with its Contact on port 5096 (and stays
+# registered), a sipp UAS answers there, and a sipp UAC calls bob through the gateway.
+run_sipp p2p-register.sipp 127.0.0.1:5060 -sf "$HERE/uac_register_keep.xml" -s bob -p 5096 -t u1 -m 1 \
+  -au bob -ap secret -timeout 30s -recv_timeout 10s
+rc=$?
+if [ $rc -eq 0 ]; then
+  uas_start p2p-uas.sipp uas_answer.xml 5096 u1 -m 1 -d 300
+  p2p_uas=$UAS_PID
+  uac p2p-call.sipp uac_call_bye.xml bob u1 -m 1 -d 300
+  rc=$?; wait "$p2p_uas"; urc=$?
+  if [ $rc -eq 0 ] && [ $urc -eq 0 ]; then pass "phone to registered phone (bob) through the gateway"
+  else fail "phone to registered phone (bob) through the gateway" "caller rc=$rc, callee rc=$urc" p2p-call.sipp p2p-uas.sipp; fi
+else
+  fail "phone to registered phone (bob) through the gateway" "registration rc=$rc" p2p-register.sipp
+fi
+
+# --- trunk: a second gateway registers to a sipp registrar (digest) and refreshes before expiry.
+uas_start trunk-registrar.sipp uas_registrar_trunk.xml 5098 u1 -m 1
+trunk_uas=$UAS_PID
+"$BIN" serve --http 127.0.0.1:8081 --sip 127.0.0.1:5062 --stun off --sip-trunk trunk:trunkpw@127.0.0.1:5098 \
+  > "$WORK/sb-trunk.out" 2> "$WORK/sb-trunk.log" &
+trunk_gw=$!; PIDS+=("$trunk_gw")
+wait "$trunk_uas"; rc=$?
+metric=$(curl -s --noproxy '*' http://127.0.0.1:8081/metrics | sed -n 's/^switchboard_sip_trunks_registered //p')
+kill "$trunk_gw" 2>/dev/null
+if [ $rc -eq 0 ] && [ "$metric" = 1 ]; then pass "trunk: outbound REGISTER with digest, refreshed before expiry"
+else fail "trunk: outbound REGISTER with digest, refreshed before expiry" "registrar rc=$rc, trunks_registered=$metric" trunk-registrar.sipp; fi
+
 # --- calls out: sip_peer -> gateway -> sipp UAS
 NOMSG=1 outbound "browser -> sipp UAS 200 calls, UDP, 0 failed" out-udp uas_answer.xml 5090 u1 200 "-d 1000" \
   "--rate 50 --hold-ms 500" ok=200 failed=0 ringing=200
