@@ -185,7 +185,7 @@ impl ServeArgs {
             ice_servers: Vec::new(),
             stun: self.stun.clone(),
             turn,
-            sip: self.sip.clone(),
+            sip: self.sip.clone().map(crate::config::SipSetting::Address),
             sip_tls: self.sip_tls.clone(),
             tls: self.tls.clone(),
             tls_cert: self.tls_cert.clone(),

@@ -130,8 +130,8 @@ pub struct FileConfig {
     /// `[[turn]]` tables: `urls`, `secret`, `ttl_secs`.
     #[serde(default)]
     pub turn: Vec<TurnServer>,
-    /// `sip = "0.0.0.0:5060"`, or `sip = "off"`.
-    pub sip: Option<String>,
+    /// `sip = "0.0.0.0:5060"`, or `sip = "off"`, or a `[sip]` table (see [`SipTable`]).
+    pub sip: Option<SipSetting>,
     /// `sip_tls = "0.0.0.0:5061"`, or `sip_tls = "off"` (the default).
     pub sip_tls: Option<String>,
     /// `tls = "self-signed"`.
@@ -158,6 +158,40 @@ pub struct FileConfig {
     /// `name` and `expires` (seconds, default 300).
     #[serde(default)]
     pub sip_trunks: Vec<SipTrunk>,
+}
+
+/// `sip = "ADDR"` or a `[sip]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SipSetting {
+    /// `sip = "0.0.0.0:5060"` or `"off"`.
+    Address(String),
+    /// `[sip]` with `listen`, `tls`, `realm`, `digest`, `[[sip.users]]`, `[[sip.accounts]]`,
+    /// `[[sip.trunks]]`: the same settings as the flat `sip_*` keys.
+    Table(SipTable),
+}
+
+/// The `[sip]` table of `switchboard.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipTable {
+    /// UDP and TCP address, or `off`.
+    pub listen: Option<String>,
+    /// TLS address, or `off`.
+    pub tls: Option<String>,
+    /// The registrar's digest realm.
+    pub realm: Option<String>,
+    /// Challenge algorithms, in order.
+    pub digest: Option<Vec<String>>,
+    /// Users allowed to register.
+    #[serde(default)]
+    pub users: Vec<SipUser>,
+    /// Credentials for challenges to calls Switchboard places.
+    #[serde(default)]
+    pub accounts: Vec<SipAccount>,
+    /// Upstream registrars.
+    #[serde(default)]
+    pub trunks: Vec<SipTrunk>,
 }
 
 /// An upstream registrar Switchboard registers to; calls to its domain go through it.
@@ -255,7 +289,17 @@ impl FileConfig {
     }
 
     /// Applies the file's settings over `config`.
-    pub fn apply(self, config: &mut Config) -> Result<(), String> {
+    pub fn apply(mut self, config: &mut Config) -> Result<(), String> {
+        if let Some(SipSetting::Table(t)) = self.sip.clone() {
+            // The `[sip]` table is the flat `sip_*` keys under one name.
+            self.sip = t.listen.map(SipSetting::Address);
+            self.sip_tls = t.tls.or(self.sip_tls);
+            self.sip_realm = t.realm.or(self.sip_realm);
+            self.sip_digest = t.digest.or(self.sip_digest);
+            self.sip_users.extend(t.users);
+            self.sip_accounts.extend(t.accounts);
+            self.sip_trunks.extend(t.trunks);
+        }
         if let Some(v) = self.http {
             config.http = v;
         }
@@ -284,7 +328,7 @@ impl FileConfig {
         if let Some(v) = self.stun {
             config.stun = parse_address_or_off(&v, "stun")?;
         }
-        if let Some(v) = self.sip {
+        if let Some(SipSetting::Address(v)) = self.sip {
             config.sip = parse_address_or_off(&v, "sip")?;
         }
         if let Some(v) = self.sip_tls {
@@ -340,5 +384,55 @@ pub fn parse_address_or_off(s: &str, what: &str) -> Result<Option<SocketAddr>, S
     match s {
         "off" | "none" => Ok(None),
         addr => addr.parse().map(Some).map_err(|e| format!("{what} address `{addr}`: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sip_table_and_flat_keys_mean_the_same() {
+        let table: FileConfig = toml::from_str(
+            r#"
+            [sip]
+            listen = "127.0.0.1:5070"
+            tls = "127.0.0.1:5071"
+            [[sip.users]]
+            name = "bob"
+            password = "pw"
+            [[sip.trunks]]
+            registrar = "sip:192.0.2.1:5080;transport=tcp"
+            user = "t"
+            password = "tp"
+            domain = "pbx.example.org"
+            [[sip.accounts]]
+            user = "a"
+            password = "ap"
+            host = "192.0.2.9"
+            "#,
+        )
+        .unwrap();
+        let mut config = Config::default();
+        table.apply(&mut config).unwrap();
+        assert_eq!(config.sip, Some("127.0.0.1:5070".parse().unwrap()));
+        assert_eq!(config.sip_tls, Some("127.0.0.1:5071".parse().unwrap()));
+        assert_eq!(config.sip_users, [("bob".to_owned(), "pw".to_owned())]);
+        assert_eq!(config.sip_trunks[0].domain(), "pbx.example.org");
+        assert_eq!(config.sip_accounts[0].host.as_deref(), Some("192.0.2.9"));
+        let flat: FileConfig =
+            toml::from_str("sip = \"off\"\n[[sip_users]]\nname = \"bob\"\npassword = \"pw\"\n").unwrap();
+        let mut config = Config::default();
+        flat.apply(&mut config).unwrap();
+        assert_eq!((config.sip, config.sip_users.len()), (None, 1));
+    }
+
+    #[test]
+    fn trunk_and_account_flags_parse() {
+        let t = SipTrunk::parse("u:p@127.0.0.1:5098").unwrap();
+        assert_eq!((t.registrar_uri().as_str(), t.domain().as_str()), ("sip:127.0.0.1:5098", "127.0.0.1"));
+        assert!(SipTrunk::parse("nopassword@host").is_err());
+        let a = SipAccount::parse("u:p:with:colons@host").unwrap();
+        assert_eq!((a.password.as_str(), a.host.as_deref()), ("p:with:colons", Some("host")));
     }
 }
