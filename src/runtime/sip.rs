@@ -216,6 +216,7 @@ impl Driver {
             }
             SipInput::Closed { conn, remote, outbound } => {
                 self.conns.remove(&conn);
+                self.agent.connection_closed(conn);
                 if outbound {
                     self.outbound.remove(&remote);
                 }

@@ -386,6 +386,29 @@ impl Agent {
         }
     }
 
+    /// The runtime's connection `conn` closed: the calls that used it end
+    /// (their peer cannot be reached any more), and the registrations made
+    /// over it no longer route calls (RFC 5626 §4.4.1: the flow failed).
+    pub fn connection_closed(&mut self, conn: u64) {
+        let lost: Vec<CallRef> =
+            self.calls.iter().filter(|(_, c)| c.flow.conn == Some(conn)).map(|(id, _)| *id).collect();
+        for id in lost {
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.invite = None;
+                c.reoffer = None;
+            }
+            self.end(id, None, "connection lost", false);
+            let cause = EndCause { code: None, phrase: "connection lost".into(), reason: "failed" };
+            self.events.push_back(Event::Ended { call: id, cause });
+        }
+        let gone: Vec<String> =
+            self.binding_flows.iter().filter(|(_, f)| f.conn == Some(conn)).map(|(u, _)| u.clone()).collect();
+        for user in gone {
+            self.binding_flows.remove(&user);
+            self.events.push_back(Event::Registration { user, bound: false });
+        }
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let server = self.server.poll_timeout();

@@ -181,3 +181,19 @@ fn outgoing_hangup_before_answer_cancels_after_provisional() {
     assert_eq!(a.poll_event(), None, "the bridge asked for the hangup: no Ended");
     assert_eq!(a.stats().calls, 0);
 }
+
+#[test]
+fn a_closed_connection_ends_its_calls() {
+    let mut a = agent();
+    let now = Instant::now();
+    let tcp = Flow { transport: Transport::Tcp, conn: Some(7), ..flow() };
+    let req = String::from_utf8(invite("z9hG4bK5", SDP)).unwrap().replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    a.handle_message(tcp, req.as_bytes(), now, 1000);
+    let Some(Event::Incoming { call, .. }) = a.poll_event() else { panic!() };
+    a.answer(call, SDP, now);
+    sent(&mut a);
+    a.connection_closed(7);
+    let Some(Event::Ended { call: ended, cause }) = a.poll_event() else { panic!() };
+    assert_eq!((ended, cause.reason), (call, "failed"));
+    assert_eq!(a.stats().calls, 0);
+}
