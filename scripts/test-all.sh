@@ -28,6 +28,9 @@ export SWITCHBOARD_LIVE_SDP_DIR=$LOG/live-sdp
 # parser must accept the fixtures.
 step "cargo test" cargo test --workspace --all-targets --no-fail-fast
 step "doc tests" cargo test --workspace --doc
+# The binaries the real-peer tests start (tests build bins only in test mode): the gateway and
+# sip_peer, the browser-protocol client of the SIP call tests.
+step "build binaries" cargo build --workspace --bins
 # Two headless Chromium pages call each other through `switchboard serve` (private netns);
 # the demo-page screenshot lands in target/browser/demo-call.png.
 step "browser tests (Chromium)" bash tests/browser/run.sh target/debug/switchboard target/browser
