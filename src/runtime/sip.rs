@@ -22,6 +22,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::Shared;
 
+/// How stale the driver's next timer wake-up may be (see `run_driver`).
+const TIMER_GRANULARITY: Duration = Duration::from_millis(10);
+
 /// Largest SIP message accepted (RFC 3261 §18.1.1 keeps UDP under the path MTU; TCP may carry more).
 const MAX_MESSAGE: usize = 65_535;
 
@@ -123,15 +126,25 @@ pub(crate) async fn run_driver(
     d.pump().await;
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut shutdown = shared.shutdown.clone();
+    // When to wake for timers. Finding the earliest timer walks every transaction and call, so
+    // it is not done for every message: at most every TIMER_GRANULARITY, or once the last
+    // wake-up time has passed. A timer fires at most that late (SIP's own unit is T1, 500 ms).
+    let mut wake = Instant::now();
+    let mut computed = Instant::now() - TIMER_GRANULARITY;
     loop {
-        let hub_timer = shared.lock().hub.poll_timeout();
         let now = Instant::now();
-        // The hub's gathering deadlines can appear without waking this task: look at least every 200 ms.
-        let wake = [d.agent.poll_timeout(), hub_timer, Some(now + Duration::from_millis(200))]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now);
+        if wake <= now || now.duration_since(computed) >= TIMER_GRANULARITY {
+            let hub_timer = shared.lock().hub.poll_timeout();
+            // The hub's gathering deadlines can appear without waking this task: look at least every 200 ms.
+            wake = [d.agent.poll_timeout(), hub_timer, Some(now + Duration::from_millis(200))]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now)
+                .max(now);
+            computed = now;
+            d.gauges();
+        }
         tokio::select! {
             received = recv(udp.as_deref(), &mut buf) => {
                 if let Some((n, source)) = received {
@@ -147,6 +160,7 @@ pub(crate) async fn run_driver(
             Some((leg, event)) = legs.recv() => d.leg_event(leg, event),
             () = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
+                computed = now - TIMER_GRANULARITY;
                 d.agent.handle_timeout(now);
                 let mut state = shared.lock();
                 state.hub.handle_timeout(now);
@@ -240,6 +254,10 @@ impl Driver {
                 break;
             }
         }
+    }
+
+    /// Updates the gauges of `/metrics` (counting bindings walks them all: not per message).
+    fn gauges(&mut self) {
         let stats = self.agent.stats();
         self.shared.sip_calls.store(stats.calls as u64, Ordering::Relaxed);
         let bindings = self.agent.uas().registrar.binding_count(epoch_secs());
