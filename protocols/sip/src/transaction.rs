@@ -18,7 +18,8 @@
 //! a branch reused for another request starts a new transaction; without the
 //! cookie, the RFC 2543 fields.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::flow::Flow;
@@ -42,7 +43,7 @@ impl Default for Timers {
 }
 
 /// Identifies a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     branch_or_legacy: String,
     sent_by: String,
@@ -81,6 +82,14 @@ struct Transaction {
     retransmit: Option<(Instant, Duration)>,
     /// When the transaction ends (Timers H, I, J).
     ends: Option<Instant>,
+    /// Bumped whenever its timers change: older entries in the timer heap are stale.
+    generation: u64,
+}
+
+impl Transaction {
+    fn next_timer(&self) -> Option<Instant> {
+        [self.retransmit.map(|(at, _)| at), self.ends].into_iter().flatten().min()
+    }
 }
 
 /// Every server transaction, whatever its transport (reliable ones neither
@@ -89,6 +98,11 @@ struct Transaction {
 pub struct ServerTransactions {
     timers: Timers,
     live: HashMap<Key, Transaction>,
+    /// Every transaction's next timer, earliest first, with the generation it was set in
+    /// (stale entries are skipped when they come up): O(log n) per timer instead of a walk
+    /// over every transaction, which over UDP means 64*T1 worth of them.
+    heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
+    generations: u64,
 }
 
 fn key_of(m: &Message<'_>) -> Option<(Key, bool)> {
@@ -121,7 +135,17 @@ fn key_of(m: &Message<'_>) -> Option<(Key, bool)> {
 impl ServerTransactions {
     /// No transactions yet.
     pub fn new(timers: Timers) -> Self {
-        ServerTransactions { timers, live: HashMap::new() }
+        ServerTransactions { timers, live: HashMap::new(), heap: BinaryHeap::new(), generations: 0 }
+    }
+
+    /// Files transaction `key`'s next timer in the heap (after its timers changed).
+    fn schedule(&mut self, key: &Key) {
+        let Some(t) = self.live.get_mut(key) else { return };
+        self.generations += 1;
+        t.generation = self.generations;
+        if let Some(at) = t.next_timer() {
+            self.heap.push(Reverse((at, t.generation, key.clone())));
+        }
     }
 
     /// How many transactions are alive.
@@ -146,6 +170,7 @@ impl ServerTransactions {
                     t.state = State::Confirmed;
                     t.retransmit = None;
                     t.ends = Some(now + if t.peer.is_reliable() { Duration::ZERO } else { self.timers.t4 });
+                    self.schedule(&key);
                     Incoming::AckAbsorbed
                 }
                 Some(_) => Incoming::AckAbsorbed,
@@ -165,6 +190,7 @@ impl ServerTransactions {
                 last_response: None,
                 retransmit: None,
                 ends: None,
+                generation: 0,
             },
         );
         Some(Incoming::New(key))
@@ -196,6 +222,7 @@ impl ServerTransactions {
             t.state = State::Accepted;
             t.retransmit = None;
             t.ends = Some(now + 64 * self.timers.t1);
+            self.schedule(key);
             return Some((peer, response));
         }
         t.state = State::Completed;
@@ -206,21 +233,33 @@ impl ServerTransactions {
         } else {
             t.ends = Some(now + if reliable { Duration::ZERO } else { 64 * t1 }); // Timer J
         }
+        self.schedule(key);
         Some((peer, response))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run.
+    /// (An entry made stale by a later change may make it early; never late.)
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.live.values().flat_map(|t| [t.retransmit.map(|(at, _)| at), t.ends]).flatten().min()
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
     /// Fires the timers due at `now`: returns the retransmissions to send; ends transactions.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<(Flow, Vec<u8>)> {
         let t2 = self.timers.t2;
         let mut out = Vec::new();
-        self.live.retain(|_, t| {
+        while let Some(Reverse((at, generation, _))) = self.heap.peek() {
+            if *at > now {
+                break;
+            }
+            let generation = *generation;
+            let Some(Reverse((_, _, key))) = self.heap.pop() else { break };
+            let Some(t) = self.live.get_mut(&key) else { continue };
+            if t.generation != generation {
+                continue; // stale: the transaction's timers changed since
+            }
             if t.ends.is_some_and(|end| now >= end) {
-                return false; // Timers H, I, J
+                self.live.remove(&key); // Timers H, I, J
+                continue;
             }
             if let Some((at, interval)) = t.retransmit
                 && now >= at
@@ -231,8 +270,8 @@ impl ServerTransactions {
                 let next = (interval * 2).min(t2);
                 t.retransmit = Some((now + next, next)); // Timer G
             }
-            true
-        });
+            self.schedule(&key);
+        }
         out
     }
 }
