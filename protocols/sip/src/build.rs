@@ -109,6 +109,19 @@ pub fn contact_uri(user: &str, flow: &Flow) -> String {
     uri
 }
 
+/// Starts a request of this element (§8.1.1): the Request-Line, a Via for
+/// `flow` with `branch` and `rport` (RFC 3581), and Max-Forwards.
+pub(crate) fn request_head(method: &str, uri: &str, flow: &Flow, branch: &str) -> String {
+    let mut out = String::with_capacity(600);
+    let _ = write!(
+        out,
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
+        flow.transport.via_name(),
+        host_text(&flow.local)
+    );
+    out
+}
+
 /// The top Via as received, with `received` and `rport` filled in (RFC 3261
 /// §18.2.1, RFC 3581 §4), so that the response finds its way back.
 fn stamped_via(via: &str, flow: &Flow) -> String {

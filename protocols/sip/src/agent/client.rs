@@ -310,21 +310,16 @@ impl Agent {
         }
         let (auth_tried, cancel_wanted) = (c.auth_tried, c.cancel_wanted);
         if matches!(code, 401 | 407) && !auth_tried && !cancel_wanted {
-            let header = if code == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
-            let answer = if code == 401 { "Authorization" } else { "Proxy-Authorization" };
             let target = c.remote_target.clone();
-            if let Some(cred) = self.credential_for(&target) {
-                let cnonce = self.token();
-                let value = m.lines(header).find_map(|ch| {
-                    crate::digest::authorization(ch, "INVITE", &target, &cred.user, &cred.password, &cnonce)
-                });
-                if let Some(v) = value {
-                    let c = self.calls.get_mut(&id).expect("present");
-                    c.auth_tried = true;
-                    c.remote_tag = None;
-                    self.send_invite(id, Some(format!("{answer}: {v}\r\n")), now);
-                    return;
-                }
+            if let Some(cred) = self.credential_for(&target)
+                && let Some(line) =
+                    self.answer_challenge(m, code, "INVITE", &target, &cred.user, &cred.password)
+            {
+                let c = self.calls.get_mut(&id).expect("present");
+                c.auth_tried = true;
+                c.remote_tag = None;
+                self.send_invite(id, Some(line), now);
+                return;
             }
         }
         let emit = !(cancel_wanted && code == 487);

@@ -268,6 +268,38 @@ struct Call {
     ring_deadline: Option<Instant>,
 }
 
+impl Call {
+    /// A call in its early state with nothing pending; the caller sets what its role needs.
+    fn new(role: Role, call_id: String, local_tag: String, flow: Flow) -> Self {
+        Call {
+            role,
+            state: State::Early,
+            call_id,
+            local_tag,
+            remote_tag: None,
+            local_addr: String::new(),
+            remote_addr: String::new(),
+            remote_target: String::new(),
+            route_set: Vec::new(),
+            local_cseq: 0,
+            remote_cseq: 0,
+            flow,
+            local_sdp: None,
+            invite: None,
+            late_offer: false,
+            reoffer: None,
+            pending_ack: None,
+            uac_invite: None,
+            provisional: false,
+            cancel_wanted: false,
+            ack: None,
+            reinvite_pending: false,
+            auth_tried: false,
+            ring_deadline: None,
+        }
+    }
+}
+
 /// The agent: every call, transaction and binding.
 pub struct Agent {
     config: AgentConfig,
@@ -501,15 +533,8 @@ impl Agent {
             c.local_cseq
         });
         let flow = c.flow;
-        let mut out = String::with_capacity(512);
+        let mut out = build::request_head(method, &c.remote_target, &flow, &branch);
         use std::fmt::Write as _;
-        let _ = write!(out, "{method} {} SIP/2.0\r\n", c.remote_target);
-        let _ = write!(
-            out,
-            "Via: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
-            flow.transport.via_name(),
-            host_text(&flow.local)
-        );
         for r in &c.route_set {
             let _ = write!(out, "Route: {r}\r\n");
         }
@@ -620,14 +645,10 @@ impl Agent {
     ) {
         let Some(c) = self.calls.get(&id) else { return };
         let tag = c.local_tag.clone();
-        let invite = Message::parse_datagram(&w.request)
-            .ok()
-            .and_then(|m| m.method().map(|m| m == "INVITE"))
-            .unwrap_or(true);
-        let cseq = Message::parse_datagram(&w.request)
-            .ok()
-            .and_then(|m| m.cseq().ok().map(|c| c.number))
-            .unwrap_or(0);
+        // The waiting request parsed when it arrived, so it parses again.
+        let Ok(request) = Message::parse_datagram(&w.request) else { return };
+        let invite = request.method() == Some("INVITE");
+        let cseq = request.cseq().map_or(0, |c| c.number);
         let reliable = w.flow.is_reliable();
         let Some(bytes) = self.respond_waiting(&w, &tag, 200, "OK", Some(sdp), now) else { return };
         let t1 = self.config.timers.t1;
@@ -722,30 +743,12 @@ impl Agent {
         let local_addr = format!("{display}<sip:{from_user}@{local_host}>");
         let remote_addr = format!("<{to}>");
         let call = Call {
-            role: Role::Uac,
-            state: State::Early,
-            call_id: call_id.clone(),
-            local_tag: local_tag.clone(),
-            remote_tag: None,
             local_addr,
             remote_addr,
             remote_target: target.to_owned(),
-            route_set: Vec::new(),
-            local_cseq: 0,
-            remote_cseq: 0,
-            flow,
             local_sdp: sdp.map(str::to_owned),
-            invite: None,
-            late_offer: false,
-            reoffer: None,
-            pending_ack: None,
-            uac_invite: None,
-            provisional: false,
-            cancel_wanted: false,
-            ack: None,
-            reinvite_pending: false,
-            auth_tried: false,
             ring_deadline: Some(now + self.config.ring_timeout),
+            ..Call::new(Role::Uac, call_id.clone(), local_tag.clone(), flow)
         };
         self.calls.insert(id, call);
         self.dialogs.insert((call_id, local_tag), id);
@@ -777,15 +780,9 @@ impl Agent {
     fn send_cancel(&mut self, id: CallRef, now: Instant) {
         let Some(c) = self.calls.get(&id) else { return };
         let Some((branch, uri, cseq, _)) = &c.uac_invite else { return };
-        let mut out = String::with_capacity(300);
+        // Same Request-URI, branch, Call-ID, From, To and CSeq number as the INVITE (§9.1).
+        let mut out = build::request_head("CANCEL", uri, &c.flow, branch);
         use std::fmt::Write as _;
-        let _ = write!(out, "CANCEL {uri} SIP/2.0\r\n");
-        let _ = write!(
-            out,
-            "Via: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
-            c.flow.transport.via_name(),
-            host_text(&c.flow.local)
-        );
         for r in &c.route_set {
             let _ = write!(out, "Route: {r}\r\n");
         }
@@ -807,6 +804,29 @@ impl Agent {
             }
             self.send(flow, bytes);
         }
+    }
+
+    /// The header line answering the digest challenge of a 401/407 `response` to our
+    /// `method` for `uri` (RFC 3261 §22.2, §22.3), if one of its challenges can be answered.
+    fn answer_challenge(
+        &mut self,
+        response: &Message<'_>,
+        code: u16,
+        method: &str,
+        uri: &str,
+        user: &str,
+        password: &str,
+    ) -> Option<String> {
+        let (challenge, answer) = match code {
+            401 => ("WWW-Authenticate", "Authorization"),
+            407 => ("Proxy-Authenticate", "Proxy-Authorization"),
+            _ => return None,
+        };
+        let cnonce = self.token();
+        let value = response
+            .lines(challenge)
+            .find_map(|ch| crate::digest::authorization(ch, method, uri, user, password, &cnonce))?;
+        Some(format!("{answer}: {value}\r\n"))
     }
 
     fn credential_for(&self, uri: &str) -> Option<Credential> {

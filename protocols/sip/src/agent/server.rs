@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{Agent, Call, EndCause, Event, PendingAck, Role, State, Waiting};
+use super::{Agent, Call, EndCause, Event, PendingAck, Role, Waiting};
 use crate::build::{self, display_of, tag_of, uri_of, user_of};
 use crate::flow::Flow;
 use crate::message::{Message, StartLine};
@@ -141,30 +141,15 @@ impl Agent {
         }
         let late_offer = m.body.is_empty();
         let call = Call {
-            role: Role::Uas,
-            state: State::Early,
-            call_id: call_id.clone(),
-            local_tag: local_tag.clone(),
             remote_tag: tag_of(from).map(str::to_owned),
             local_addr: without_tag(to),
             remote_addr: without_tag(from),
             remote_target: contact.unwrap_or_else(|| uri_of(from).to_owned()),
             route_set: m.values("Record-Route").into_iter().map(str::to_owned).collect(),
-            local_cseq: 0,
             remote_cseq: m.cseq().map(|c| c.number).unwrap_or(0),
-            flow: call_flow,
-            local_sdp: None,
             invite: Some(Waiting { key, request: bytes.to_vec(), flow }),
             late_offer,
-            reoffer: None,
-            pending_ack: None,
-            uac_invite: None,
-            provisional: false,
-            cancel_wanted: false,
-            ack: None,
-            reinvite_pending: false,
-            auth_tried: false,
-            ring_deadline: None,
+            ..Call::new(Role::Uas, call_id.clone(), local_tag.clone(), call_flow)
         };
         self.calls.insert(id, call);
         self.dialogs.insert((call_id, local_tag), id);

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use super::{Agent, Event};
-use crate::build::{self, contact_uri, host_text};
+use crate::build::{self, contact_uri};
 use crate::flow::Flow;
 use crate::message::{Message, StartLine};
 
@@ -112,14 +112,7 @@ impl Agent {
         t.cseq += 1;
         let c = &t.config;
         let flow = t.flow;
-        let mut out = String::with_capacity(600);
-        let _ = write!(out, "REGISTER {} SIP/2.0\r\n", c.registrar);
-        let _ = write!(
-            out,
-            "Via: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
-            flow.transport.via_name(),
-            host_text(&flow.local)
-        );
+        let mut out = build::request_head("REGISTER", &c.registrar, &flow, &branch);
         let aor = format!("<sip:{}@{}>", c.user, c.domain);
         let _ = write!(out, "From: {aor};tag={}\r\nTo: {aor}\r\nCall-ID: {}\r\n", t.tag, t.call_id);
         let _ = write!(out, "CSeq: {} REGISTER\r\n", t.cseq);
@@ -143,19 +136,10 @@ impl Agent {
             && !t.auth_tried
         {
             t.auth_tried = true;
-            let (challenge, answer) = if code == 401 {
-                ("WWW-Authenticate", "Authorization")
-            } else {
-                ("Proxy-Authenticate", "Proxy-Authorization")
-            };
             let (registrar, user, password) =
                 (t.config.registrar.clone(), t.config.user.clone(), t.config.password.clone());
-            let cnonce = self.token();
-            let value = m.lines(challenge).find_map(|ch| {
-                crate::digest::authorization(ch, "REGISTER", &registrar, &user, &password, &cnonce)
-            });
-            if let Some(v) = value {
-                return self.send_register(i, Some(format!("{answer}: {v}\r\n")), now);
+            if let Some(line) = self.answer_challenge(m, code, "REGISTER", &registrar, &user, &password) {
+                return self.send_register(i, Some(line), now);
             }
         }
         let t = &mut self.trunks[i];
