@@ -2,7 +2,7 @@
 # Install the third-party peers used by tests/peers/ (SDP capture, interop tests). Idempotent; a no-op
 # taking well under a second when everything is already installed. Run as root on Debian 12.
 #
-#   apt:  chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc iptables   (+ nodejs npm / python3-venv if absent)
+#   apt:  chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc iptables prosody lua-unbound  (+ nodejs npm / python3-venv if absent)
 #         (rtpengine-daemon, not the `rtpengine` metapackage, which pulls in the kernel module via DKMS)
 #   npm:  tests/peers/package.json + package-lock.json (playwright-core, ws, jssip, sip.js, esbuild), `npm ci`
 #   pip:  tests/peers/.venv from tests/peers/requirements.txt (aiortc, websockets, pinned with dependencies)
@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 log() { echo "install-peers: $*" >&2; }
 
 # --- Debian packages ------------------------------------------------------------------------------------
-PKGS=(chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc curl iptables)
+PKGS=(chromium sip-tester baresip-core rtpengine-daemon coturn iproute2 bc curl iptables prosody lua-unbound)
 command -v node > /dev/null || PKGS+=(nodejs)
 command -v npm > /dev/null || PKGS+=(npm)
 PY=${PYTHON:-python3}
