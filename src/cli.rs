@@ -31,6 +31,25 @@ pub enum Command {
         /// The SDP file, or `-` for standard input.
         file: PathBuf,
     },
+    /// Translate between SDP and Jingle (XEP-0166/0167/0176/0320...):
+    /// `--to jingle FILE.sdp` prints the `<jingle/>` element of a
+    /// session-initiate; `--to sdp FILE.xml` prints the SDP of a `<jingle/>`
+    /// element (a session-accept's as an answer). What the target cannot
+    /// express is listed on standard error.
+    Convert {
+        /// `jingle` or `sdp`.
+        #[arg(long, value_parser = ["jingle", "sdp"])]
+        to: String,
+        /// The input file, or `-` for standard input.
+        file: PathBuf,
+    },
+}
+
+/// Runs the `convert` subcommand: the text to print, or the one-line error.
+pub fn convert_command(path: &std::path::Path, to: &str) -> Result<String, String> {
+    let input = read_input(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = String::from_utf8(input).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    crate::convert::run(to, &text)
 }
 
 /// Reads `path`, or standard input for `-`.
@@ -117,6 +136,15 @@ pub struct ServeArgs {
     /// Digest realm of the SIP registrar [default: switchboard].
     #[arg(long, env = "SWITCHBOARD_SIP_REALM")]
     pub sip_realm: Option<String>,
+    /// Connect to this XMPP server's component port (`host:port`, XEP-0114) as --xmpp-domain.
+    #[arg(long, env = "SWITCHBOARD_XMPP_SERVER", requires_all = ["xmpp_domain", "xmpp_secret"])]
+    pub xmpp_server: Option<String>,
+    /// The component domain: a browser registered as NAME is the JID NAME@DOMAIN.
+    #[arg(long, env = "SWITCHBOARD_XMPP_DOMAIN")]
+    pub xmpp_domain: Option<String>,
+    /// The component secret shared with the XMPP server.
+    #[arg(long, env = "SWITCHBOARD_XMPP_SECRET", hide_env_values = true)]
+    pub xmpp_secret: Option<String>,
     /// UDP address of the embedded STUN server, or `off` [default: 0.0.0.0:3478].
     #[arg(long, env = "SWITCHBOARD_STUN")]
     pub stun: Option<String>,
@@ -211,6 +239,12 @@ impl ServeArgs {
                 .iter()
                 .map(|t| crate::config::SipTrunk::parse(t))
                 .collect::<Result<_, String>>()?,
+            xmpp: (self.xmpp_server.is_some() || self.xmpp_domain.is_some() || self.xmpp_secret.is_some())
+                .then(|| crate::config::XmppTable {
+                    server: self.xmpp_server.clone(),
+                    domain: self.xmpp_domain.clone(),
+                    secret: self.xmpp_secret.clone(),
+                }),
         })
     }
 }

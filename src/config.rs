@@ -45,6 +45,51 @@ pub struct Config {
     pub tls: Option<TlsSource>,
     /// When set, `/ws` needs `?token=` with an HS256 JWT signed with this secret.
     pub auth_secret: Option<String>,
+    /// The XMPP server to connect to as an external component (XEP-0114); `None` (the default): no XMPP.
+    pub xmpp: Option<XmppLink>,
+}
+
+/// The XEP-0114 component link: where the XMPP server's component port is,
+/// the component's domain and its shared secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmppLink {
+    /// `host:port` of the server's component listener (Prosody: 5347).
+    pub server: String,
+    /// The component's domain, e.g. `gw.example.org`: browsers are `NAME@domain`.
+    pub domain: String,
+    /// The component secret (`component_secret` in Prosody).
+    pub secret: String,
+}
+
+/// The `[xmpp]` table of `switchboard.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XmppTable {
+    /// `server = "xmpp.example.org:5347"`.
+    pub server: Option<String>,
+    /// `domain = "gw.example.org"`.
+    pub domain: Option<String>,
+    /// `secret = "..."`.
+    pub secret: Option<String>,
+}
+
+impl XmppTable {
+    /// All three settings, or none; anything else is an error naming what is missing.
+    pub fn link(self) -> Result<Option<XmppLink>, String> {
+        match (self.server, self.domain, self.secret) {
+            (None, None, None) => Ok(None),
+            (Some(server), Some(domain), Some(secret)) => {
+                if !server.contains(':') {
+                    return Err(format!("xmpp server `{server}`: expected host:port"));
+                }
+                if domain.is_empty() || domain.contains(['@', '/', ' ']) {
+                    return Err(format!("xmpp domain `{domain}` is not a domain name"));
+                }
+                Ok(Some(XmppLink { server, domain, secret }))
+            }
+            _ => Err("the XMPP component needs a server, a domain and a secret together".into()),
+        }
+    }
 }
 
 /// Where the TLS certificate comes from.
@@ -81,6 +126,7 @@ impl Default for Config {
             log_json: false,
             tls: None,
             auth_secret: None,
+            xmpp: None,
         }
     }
 }
@@ -158,6 +204,8 @@ pub struct FileConfig {
     /// `name` and `expires` (seconds, default 300).
     #[serde(default)]
     pub sip_trunks: Vec<SipTrunk>,
+    /// `[xmpp]`: `server`, `domain`, `secret` (see [`XmppTable`]).
+    pub xmpp: Option<XmppTable>,
 }
 
 /// `sip = "ADDR"` or a `[sip]` table.
@@ -344,6 +392,16 @@ impl FileConfig {
         }
         if let Some(v) = self.auth_secret {
             config.auth_secret = Some(v);
+        }
+        if let Some(t) = self.xmpp {
+            // Settings given here complete those of an earlier source (file, then flags).
+            let base = config.xmpp.take();
+            let merged = XmppTable {
+                server: t.server.or_else(|| base.as_ref().map(|b| b.server.clone())),
+                domain: t.domain.or_else(|| base.as_ref().map(|b| b.domain.clone())),
+                secret: t.secret.or_else(|| base.as_ref().map(|b| b.secret.clone())),
+            };
+            config.xmpp = merged.link()?;
         }
         if let Some(v) = self.sip_realm {
             config.sip_realm = v;

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::cli::{Cli, Command, sdp_command};
+use switchboard::cli::{Cli, Command, convert_command, sdp_command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,6 +13,14 @@ fn main() -> ExitCode {
             Ok(out) => {
                 let mut stdout = std::io::stdout().lock();
                 // A closed pipe (`| head`) is not an error worth reporting.
+                let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Convert { to, file } => match convert_command(&file, &to) {
+            Ok(out) => {
+                let mut stdout = std::io::stdout().lock();
                 let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
                 ExitCode::SUCCESS
             }

@@ -132,6 +132,18 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let bindings = shared.sip_bindings.load(Ordering::Relaxed);
     metric("sip_bindings", "gauge", "SIP contacts registered now.", bindings);
     metric("sip_calls", "gauge", "SIP calls in progress.", shared.sip_calls.load(Ordering::Relaxed));
+    metric(
+        "xmpp_up",
+        "gauge",
+        "1 while the XMPP component link is up.",
+        shared.xmpp_up.load(Ordering::Relaxed),
+    );
+    metric(
+        "xmpp_calls",
+        "gauge",
+        "Calls with an XMPP party in progress.",
+        shared.xmpp_calls.load(Ordering::Relaxed),
+    );
     let trunks_up = shared.sip_trunks_up.load(Ordering::Relaxed);
     metric("sip_trunks_registered", "gauge", "Upstream registrations in force.", trunks_up);
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());

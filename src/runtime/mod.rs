@@ -7,6 +7,7 @@ mod sip_ws;
 mod stun;
 pub mod tls;
 mod ws;
+mod xmpp;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,8 +75,47 @@ pub(crate) type Outgoing = Arc<Outbox>;
 pub(crate) struct State {
     pub hub: Hub,
     pub connections: HashMap<PeerId, Outgoing>,
-    /// Where the hub's leg events go (the SIP driver).
-    pub legs: tokio::sync::mpsc::UnboundedSender<(switchboard_browser::LegId, switchboard_browser::LegEvent)>,
+    /// Where the hub's leg events go (the SIP and XMPP drivers).
+    pub legs: LegRoutes,
+}
+
+/// Which driver each external leg belongs to.
+pub(crate) struct LegRoutes {
+    /// The SIP driver: every leg that is not XMPP's.
+    pub sip: tokio::sync::mpsc::UnboundedSender<(switchboard_browser::LegId, switchboard_browser::LegEvent)>,
+    /// The XMPP component task, when configured.
+    pub xmpp: Option<tokio::sync::mpsc::UnboundedSender<xmpp::XmppInput>>,
+    /// Legs of XMPP calls.
+    pub xmpp_legs: std::collections::HashSet<switchboard_browser::LegId>,
+}
+
+impl LegRoutes {
+    /// Sends `event` for `leg` to its driver. A browser dialling `xmpp:` without a
+    /// configured component gets `hangup` reason `unavailable` (through the hub) from
+    /// the caller of this function.
+    fn route(&mut self, leg: switchboard_browser::LegId, event: switchboard_browser::LegEvent) -> bool {
+        use switchboard_browser::LegEvent;
+        let is_xmpp = match &event {
+            LegEvent::Dial { target, .. } => target.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("xmpp:")),
+            _ => self.xmpp_legs.contains(&leg),
+        };
+        if !is_xmpp {
+            let _ = self.sip.send((leg, event));
+            return true;
+        }
+        let Some(tx) = &self.xmpp else { return false };
+        match &event {
+            LegEvent::Dial { .. } => {
+                self.xmpp_legs.insert(leg);
+            }
+            LegEvent::Hangup { .. } => {
+                self.xmpp_legs.remove(&leg);
+            }
+            _ => {}
+        }
+        let _ = tx.send(xmpp::XmppInput::Leg(leg, event));
+        true
+    }
 }
 
 impl State {
@@ -94,7 +134,19 @@ impl State {
                     }
                 }
                 Output::Leg { leg, event } => {
-                    let _ = self.legs.send((leg, event));
+                    if !self.legs.route(leg, event) {
+                        let input = switchboard_browser::LegInput::Hangup {
+                            reason: "unavailable",
+                            sip_code: None,
+                            sip_reason: Some("XMPP is not configured (--xmpp-server)"),
+                        };
+                        let _ = self.hub.leg_event(leg, input, Instant::now());
+                    }
+                }
+                Output::Name { name, registered } => {
+                    if let Some(tx) = &self.legs.xmpp {
+                        let _ = tx.send(xmpp::XmppInput::Name { name, registered });
+                    }
                 }
             }
         }
@@ -123,6 +175,10 @@ pub(crate) struct Shared {
     pub sip_bindings: AtomicU64,
     /// Upstream registrations (trunks) in force.
     pub sip_trunks_up: AtomicU64,
+    /// 1 while the XMPP component link is up (handshake accepted).
+    pub xmpp_up: AtomicU64,
+    /// Calls with an XMPP party in progress.
+    pub xmpp_calls: AtomicU64,
     /// The HTTP/WebSocket address and whether it is TLS.
     pub http_addr: std::net::SocketAddr,
     /// Whether HTTP is served over TLS.
@@ -181,13 +237,19 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let agent = sip::new_agent(&config);
     let (sip_tx, sip_rx) = tokio::sync::mpsc::unbounded_channel();
     let (legs_tx, legs_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (xmpp_tx, xmpp_rx) = tokio::sync::mpsc::unbounded_channel();
+    let xmpp_link = config.xmpp.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let http_tls = config.tls.is_some();
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             hub: Hub::new(config.hub.clone()),
             connections: HashMap::new(),
-            legs: legs_tx,
+            legs: LegRoutes {
+                sip: legs_tx,
+                xmpp: xmpp_link.is_some().then_some(xmpp_tx),
+                xmpp_legs: std::collections::HashSet::new(),
+            },
         }),
         config,
         started: Instant::now(),
@@ -200,6 +262,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         sip_calls: AtomicU64::new(0),
         sip_bindings: AtomicU64::new(0),
         sip_trunks_up: AtomicU64::new(0),
+        xmpp_up: AtomicU64::new(0),
+        xmpp_calls: AtomicU64::new(0),
         http_addr: addr,
         http_tls,
         shutdown: stop_rx,
@@ -247,6 +311,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     // The SIP agent runs even without UDP/TCP: SIP over WebSocket (`/sip`) uses it.
     tokio::spawn(sip::run_driver(shared.clone(), agent, udp, sip_rx, legs_rx));
+    if let Some(link) = xmpp_link {
+        announce(&format!("switchboard XMPP component {} via {}", link.domain, link.server));
+        tokio::spawn(xmpp::run(shared.clone(), link, xmpp_rx));
+    }
     if let Some(socket) = stun {
         let at = socket.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%at, "STUN server listening (udp)");

@@ -467,6 +467,8 @@ impl Driver {
                     self.agent.hangup(call, &reason, now);
                 }
             }
+            // SIP legs take their candidates inside the SDP (the hub gathers them).
+            _ => {}
         }
     }
 

@@ -71,12 +71,20 @@ pub enum Output {
         /// One JSON object.
         text: String,
     },
-    /// Something for an external call leg (a SIP call, later XMPP).
+    /// Something for an external call leg (a SIP or XMPP call).
     Leg {
         /// The leg.
         leg: LegId,
         /// What to do.
         event: LegEvent,
+    },
+    /// A browser registered `name` (`registered`), or released it (by
+    /// registering another, or by leaving): XMPP presence follows it.
+    Name {
+        /// The name.
+        name: String,
+        /// Whether a browser holds it now.
+        registered: bool,
     },
 }
 
@@ -109,6 +117,16 @@ pub enum LegEvent {
         /// The answer, candidates included.
         sdp: String,
     },
+    /// A candidate the browser trickled (`None`: its end of candidates), for
+    /// a leg that trickles (XMPP); legs that do not get them inside the SDP.
+    Candidate {
+        /// The media section's `mid` (`sdpMid`), when the browser gave one.
+        mid: Option<String>,
+        /// The media section's index (`sdpMLineIndex`), when given.
+        mline_index: Option<u16>,
+        /// `candidate:...`, the attribute's value; `None` at the end.
+        candidate: Option<String>,
+    },
     /// The browser is ringing.
     Ringing,
     /// The browser ended the call (or went away) with this reason.
@@ -134,6 +152,13 @@ pub enum LegInput<'a> {
     Offer {
         /// The offer.
         sdp: &'a str,
+    },
+    /// A candidate the leg trickled (`None`: its end of candidates).
+    Candidate {
+        /// The media section's `mid`.
+        mid: &'a str,
+        /// `candidate:...`; `None` at the end of candidates.
+        candidate: Option<&'a str>,
     },
     /// The leg ended.
     Hangup {
@@ -201,6 +226,8 @@ pub(crate) struct LegSide {
     pub gather: Option<Gather>,
     /// The leg has not been dialled yet (the first offer is being gathered).
     pub undialled: bool,
+    /// The leg takes trickled candidates (XMPP): descriptions go at once.
+    pub trickle: bool,
 }
 
 pub(crate) struct Session {
@@ -368,6 +395,7 @@ impl Hub {
         let Some(peer) = self.peers.remove(&id) else { return };
         if let Some(name) = &peer.name {
             self.names.remove(name);
+            self.out.push_back(Output::Name { name: name.clone(), registered: false });
         }
         for sid in &peer.sessions {
             self.end_session(sid, Party::Peer(id), "peer-disconnected", None, None);
@@ -547,8 +575,11 @@ impl Hub {
             && old != name
         {
             self.names.remove(&old);
+            self.out.push_back(Output::Name { name: old, registered: false });
         }
-        self.names.insert(name.to_owned(), from);
+        if self.names.insert(name.to_owned(), from).is_none() {
+            self.out.push_back(Output::Name { name: name.to_owned(), registered: true });
+        }
         self.send(from, &Notice { name: Some(name), reference, ..Notice::new("registered") });
         Ok(())
     }
@@ -669,6 +700,7 @@ impl Hub {
                     name: None,
                     gather: None,
                     undialled: true,
+                    trickle: crate::legs::trickles(to),
                 });
                 self.sessions
                     .insert(sid.to_owned(), Session { offerer: me, answerer: target, pending: None, leg });
@@ -748,7 +780,7 @@ mod tests {
         std::iter::from_fn(|| hub.poll_output())
             .filter_map(|o| match o {
                 Output::Send { to, text } => Some((to, serde_json::from_str(&text).unwrap())),
-                Output::Leg { .. } => None,
+                Output::Leg { .. } | Output::Name { .. } => None,
             })
             .collect()
     }

@@ -1,9 +1,11 @@
-//! Calls between a browser and an external leg (SIP now, XMPP later): the
-//! browser side of the bridge. Offers to `sip:`/`sips:` URIs (and to names
-//! that only a leg knows, like SIP registrations) open a leg; calls from a
-//! leg to a registered name reach that browser as an `offer` (or an
-//! `offer-request` when the caller sent no SDP). Legs do not trickle: the
-//! browser's candidates are gathered into its SDP first ([`crate::gather`]).
+//! Calls between a browser and an external leg (SIP or XMPP): the browser
+//! side of the bridge. Offers to `sip:`/`sips:` URIs, `xmpp:` JIDs (and to
+//! names that only a leg knows, like SIP registrations) open a leg; calls
+//! from a leg to a registered name reach that browser as an `offer` (or an
+//! `offer-request` when the caller sent no SDP). SIP legs do not trickle:
+//! the browser's candidates are gathered into its SDP first
+//! ([`crate::gather`]). XMPP legs trickle (XEP-0176 `transport-info`):
+//! descriptions go at once and candidates follow one by one, both ways.
 
 use std::time::Instant;
 
@@ -16,7 +18,15 @@ use crate::messages::Relayed;
 /// Whether `to` is an address for an external leg.
 pub(crate) fn is_external(to: &str) -> bool {
     let scheme = to.split(':').next().unwrap_or_default();
-    to.contains(':') && (scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips"))
+    to.contains(':')
+        && (scheme.eq_ignore_ascii_case("sip")
+            || scheme.eq_ignore_ascii_case("sips")
+            || scheme.eq_ignore_ascii_case("xmpp"))
+}
+
+/// Whether a leg to `to` takes trickled candidates (XMPP Jingle does).
+pub(crate) fn trickles(to: &str) -> bool {
+    to.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("xmpp:"))
 }
 
 /// What a browser's description for a leg is.
@@ -35,18 +45,32 @@ impl Hub {
         }
     }
 
-    /// Starts collecting candidates for `sdp`, which goes to `leg` once complete.
+    /// Marks the leg as one that takes trickled candidates (an XMPP call
+    /// from a leg): the browser's answer goes at once, its candidates follow
+    /// as [`LegEvent::Candidate`].
+    pub fn set_leg_trickle(&mut self, leg: LegId) {
+        if let Some(side) =
+            self.legs.get(&leg).and_then(|sid| self.sessions.get_mut(sid)).and_then(|s| s.leg.as_mut())
+        {
+            side.trickle = true;
+        }
+    }
+
+    /// Starts collecting candidates for `sdp`, which goes to `leg` once
+    /// complete (or at once, for a leg that trickles).
     pub(crate) fn gather_for_leg(&mut self, leg: LegId, sid: &str, what: GatherFor, sdp: &str) {
         let deadline = self.now.unwrap_or_else(Instant::now) + self.config.gather_timeout;
         let Some(side) = self.sessions.get_mut(sid).and_then(|s| s.leg.as_mut()) else { return };
+        let trickle = side.trickle;
         let purpose = match what {
             GatherFor::Offer if side.undialled => Purpose::Dial { target: side.uri.clone() },
             GatherFor::Offer => Purpose::Offer,
             GatherFor::Answer => Purpose::Answer,
         };
         side.gather = Some(Gather { purpose, sdp: sdp.to_owned(), candidates: Vec::new(), deadline });
-        // A description that already says its candidates are complete goes at once.
-        if sdp.contains("a=end-of-candidates") {
+        // A description that already says its candidates are complete goes at once, and so does
+        // every description for a leg that trickles.
+        if trickle || sdp.contains("a=end-of-candidates") {
             self.flush(leg, sid);
         }
     }
@@ -58,6 +82,15 @@ impl Hub {
             (Party::Leg(l), _) | (_, Party::Leg(l)) => l,
             _ => return,
         };
+        if session.leg.as_ref().is_some_and(|s| s.trickle) {
+            let event = LegEvent::Candidate {
+                mid: candidate.as_ref().and_then(|c| c.sdp_mid.clone()),
+                mline_index: candidate.as_ref().and_then(|c| c.sdp_m_line_index),
+                candidate: candidate.map(|c| c.candidate),
+            };
+            self.out.push_back(Output::Leg { leg, event });
+            return;
+        }
         let Some(gather) = session.leg.as_mut().and_then(|s| s.gather.as_mut()) else {
             // Candidates after the description went out: the leg cannot take them (no trickle).
             return;
@@ -72,7 +105,7 @@ impl Hub {
         let Some(session) = self.sessions.get_mut(sid) else { return };
         let Some(side) = session.leg.as_mut() else { return };
         let Some(gather) = side.gather.take() else { return };
-        let sdp = merge(&gather.sdp, &gather.candidates);
+        let sdp = if side.trickle { gather.sdp } else { merge(&gather.sdp, &gather.candidates) };
         let event = match gather.purpose {
             Purpose::Dial { target } => {
                 side.undialled = false;
@@ -141,6 +174,7 @@ impl Hub {
             name: from_name.map(str::to_owned),
             gather: None,
             undialled: false,
+            trickle: false,
         };
         let session = Session {
             offerer: Party::Leg(leg),
@@ -212,6 +246,20 @@ impl Hub {
                     &Relayed { sdp: Some(sdp), from_name, ..Relayed::new("offer", &uri, &sid) },
                 );
             }
+            LegInput::Candidate { mid, candidate } => {
+                let init = match candidate {
+                    Some(c) => {
+                        let c = c.strip_prefix("a=").unwrap_or(c);
+                        serde_json::json!({"candidate": c, "sdpMid": mid})
+                    }
+                    None => serde_json::Value::Null,
+                };
+                self.stats_relayed();
+                self.send(
+                    browser,
+                    &Relayed { candidate: Some(&init), from_name, ..Relayed::new("candidate", &uri, &sid) },
+                );
+            }
             LegInput::Hangup { reason, sip_code, sip_reason } => {
                 self.legs.remove(&leg);
                 self.end_session(&sid, Party::Leg(leg), reason, sip_code, sip_reason);
@@ -246,6 +294,7 @@ mod tests {
             match o {
                 Output::Send { to, text } => sends.push((to, serde_json::from_str(&text).unwrap())),
                 Output::Leg { leg, event } => legs.push((leg, event)),
+                Output::Name { .. } => {}
             }
         }
         (sends, legs)
@@ -258,6 +307,65 @@ mod tests {
         hub.handle_text(PeerId(1), &json!({"type": "register", "name": "alice"}).to_string(), now);
         drain(&mut hub);
         (hub, now)
+    }
+
+    #[test]
+    fn offer_to_an_xmpp_jid_dials_at_once_and_trickles_both_ways() {
+        let (mut hub, now) = hub();
+        let offer = json!({"type": "offer", "to": "xmpp:bob@example.org", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        let (_, legs) = drain(&mut hub);
+        let [(leg, LegEvent::Dial { target, sdp, .. })] = &legs[..] else { panic!("{legs:?}") };
+        assert_eq!((target.as_str(), sdp.as_str()), ("xmpp:bob@example.org", OFFER), "no gathering wait");
+        let line = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host";
+        let cand =
+            json!({"type": "candidate", "session": "s", "candidate": {"candidate": line, "sdpMid": "0"}});
+        hub.handle_text(PeerId(1), &cand.to_string(), now);
+        hub.handle_text(
+            PeerId(1),
+            &json!({"type": "candidate", "session": "s", "candidate": null}).to_string(),
+            now,
+        );
+        let (_, legs) = drain(&mut hub);
+        assert_eq!(
+            legs,
+            vec![
+                (
+                    *leg,
+                    LegEvent::Candidate {
+                        mid: Some("0".into()),
+                        mline_index: None,
+                        candidate: Some(line.into())
+                    }
+                ),
+                (*leg, LegEvent::Candidate { mid: None, mline_index: None, candidate: None }),
+            ]
+        );
+        hub.leg_event(*leg, LegInput::Candidate { mid: "0", candidate: Some(line) }, now).unwrap();
+        hub.leg_event(*leg, LegInput::Candidate { mid: "0", candidate: None }, now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        assert_eq!(sends[0].1["type"], "candidate");
+        assert_eq!(sends[0].1["from"], "xmpp:bob@example.org");
+        assert_eq!(sends[0].1["candidate"], json!({"candidate": line, "sdpMid": "0"}));
+        assert_eq!(sends[1].1["candidate"], Value::Null);
+    }
+
+    #[test]
+    fn names_are_announced_when_registered_and_released() {
+        let mut hub = Hub::new(HubConfig::default());
+        let now = Instant::now();
+        hub.connect(PeerId(1), now, &[], Permissions::all());
+        hub.handle_text(PeerId(1), &json!({"type": "register", "name": "a"}).to_string(), now);
+        hub.handle_text(PeerId(1), &json!({"type": "register", "name": "b"}).to_string(), now);
+        hub.disconnect(PeerId(1));
+        let mut names = Vec::new();
+        while let Some(o) = hub.poll_output() {
+            if let Output::Name { name, registered } = o {
+                names.push((name, registered));
+            }
+        }
+        let expected = [("a", true), ("a", false), ("b", true), ("b", false)];
+        assert_eq!(names, expected.map(|(n, r)| (n.to_owned(), r)));
     }
 
     #[test]

@@ -1,0 +1,316 @@
+//! The XMPP component link (XEP-0114) around the sans-IO
+//! [`Component`]: one task connects to the XMPP server's component port,
+//! feeds it what the server sends, writes what it wants written, bridges
+//! its call events to the browser hub and the hub's leg events to it, and
+//! reconnects with exponential backoff when the link fails. Calls in
+//! progress end (browser `hangup` reason `unavailable`) when it does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use switchboard_browser::{LegEvent, LegId, LegInput, LegRefusal};
+use switchboard_jingle::component::{CallId, Component, ComponentConfig, Event};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::Shared;
+use crate::config::XmppLink;
+
+/// First wait after a failed connection; doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest wait between two connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a TCP connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server may take to accept the handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the rest of the server tells the XMPP task.
+#[derive(Debug)]
+pub(crate) enum XmppInput {
+    /// The hub's event for an XMPP leg.
+    Leg(LegId, LegEvent),
+    /// A browser registered or released a name (presence).
+    Name { name: String, registered: bool },
+}
+
+struct Driver {
+    shared: Arc<Shared>,
+    component: Component,
+    legs: HashMap<LegId, CallId>,
+    calls: HashMap<CallId, LegId>,
+}
+
+/// Runs the component link until the server stops.
+pub(crate) async fn run(shared: Arc<Shared>, link: XmppLink, mut inputs: UnboundedReceiver<XmppInput>) {
+    let config = ComponentConfig {
+        domain: link.domain.clone(),
+        secret: link.secret.clone(),
+        resource: "switchboard".to_owned(),
+        ring_timeout: Duration::from_secs(60),
+    };
+    let mut d = Driver {
+        shared: shared.clone(),
+        component: Component::new(config),
+        legs: HashMap::new(),
+        calls: HashMap::new(),
+    };
+    let mut shutdown = shared.shutdown.clone();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        tracing::info!(server = %link.server, domain = %link.domain, "XMPP: connecting");
+        let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&link.server));
+        let stream = tokio::select! {
+            r = connect => match r {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(e)) => { tracing::warn!(server = %link.server, error = %e, "XMPP: connection failed"); None }
+                Err(_) => { tracing::warn!(server = %link.server, "XMPP: connection timed out"); None }
+            },
+            _ = shutdown.changed() => return,
+        };
+        if let Some(stream) = stream {
+            let _ = stream.set_nodelay(true);
+            let handshaken = d.session(stream, &mut inputs).await;
+            if *shared.shutdown.borrow() {
+                return;
+            }
+            d.component.link_lost(Instant::now());
+            d.pump_events();
+            shared.xmpp_up.store(0, Ordering::Relaxed);
+            tracing::warn!(server = %link.server, "XMPP: link lost; calls with XMPP parties ended");
+            if handshaken {
+                backoff = FIRST_BACKOFF;
+            }
+        }
+        // Wait before the next attempt, still answering the hub (calls fail fast while down).
+        tracing::info!(retry_in_ms = backoff.as_millis() as u64, "XMPP: reconnecting later");
+        let until = tokio::time::Instant::now() + backoff;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => break,
+                Some(input) = inputs.recv() => { d.input(input); d.pump_events(); }
+                _ = shutdown.changed() => return,
+            }
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+impl Driver {
+    /// One connection: returns whether the handshake succeeded, when the link ends.
+    async fn session(&mut self, mut stream: TcpStream, inputs: &mut UnboundedReceiver<XmppInput>) -> bool {
+        let mut shutdown = self.shared.shutdown.clone();
+        let started = Instant::now();
+        self.component.connected(started);
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            // Write everything pending, then handle events (which may queue more).
+            loop {
+                let mut busy = false;
+                while let Some(text) = self.component.poll_transmit() {
+                    busy = true;
+                    tracing::trace!(out = %text, "XMPP");
+                    if let Err(e) = stream.write_all(text.as_bytes()).await {
+                        tracing::warn!(error = %e, "XMPP: write failed");
+                        return self.component.is_connected();
+                    }
+                }
+                match self.pump_events() {
+                    Pumped::Idle if !busy => break,
+                    Pumped::StreamError => return self.component.is_connected(),
+                    _ => {}
+                }
+            }
+            let up = self.component.is_connected();
+            if !up && started.elapsed() > HANDSHAKE_TIMEOUT {
+                tracing::warn!("XMPP: no handshake answer within 10 s");
+                return false;
+            }
+            let now = Instant::now();
+            let wake = self
+                .component
+                .poll_timeout()
+                .unwrap_or(now + Duration::from_secs(1))
+                .min(now + Duration::from_secs(1))
+                .max(now);
+            tokio::select! {
+                read = stream.read(&mut buf) => match read {
+                    Ok(0) => { tracing::warn!("XMPP: the server closed the connection"); return up; }
+                    Ok(n) => {
+                        tracing::trace!(input = %String::from_utf8_lossy(&buf[..n]), "XMPP");
+                        self.component.handle_input(&buf[..n], Instant::now());
+                    }
+                    Err(e) => { tracing::warn!(error = %e, "XMPP: read failed"); return up; }
+                },
+                Some(input) = inputs.recv() => self.input(input),
+                () = tokio::time::sleep_until(wake.into()) => self.component.handle_timeout(Instant::now()),
+                _ = shutdown.changed() => return up,
+            }
+        }
+    }
+
+    fn input(&mut self, input: XmppInput) {
+        let now = Instant::now();
+        match input {
+            XmppInput::Name { name, registered } => self.component.set_name(&name, registered),
+            XmppInput::Leg(leg, event) => self.leg_event(leg, event, now),
+        }
+    }
+
+    fn leg_event(&mut self, leg: LegId, event: LegEvent, now: Instant) {
+        match event {
+            LegEvent::Dial { target, from, from_name, sdp } => {
+                let to = target.get(5..).filter(|_| target.len() > 5).unwrap_or_default();
+                let caller = from_name.unwrap_or(from);
+                match self.component.dial(&caller, to, &sdp, now) {
+                    Ok(call) => {
+                        self.legs.insert(leg, call);
+                        self.calls.insert(call, leg);
+                    }
+                    Err(e) => {
+                        tracing::info!(%target, error = %e, "XMPP call refused");
+                        let reason = if self.component.is_connected() { "failed" } else { "unavailable" };
+                        self.to_hub(leg, LegInput::Hangup { reason, sip_code: None, sip_reason: None });
+                    }
+                }
+            }
+            LegEvent::Answer { sdp } => {
+                if let Some(&call) = self.legs.get(&leg)
+                    && let Err(e) = self.component.answer(call, &sdp, now)
+                {
+                    tracing::info!(error = %e, "browser answer not expressible in Jingle: ending the call");
+                    self.component.hangup(call, "incompatible", now);
+                }
+            }
+            LegEvent::Ringing => {
+                if let Some(&call) = self.legs.get(&leg) {
+                    self.component.ringing(call, now);
+                }
+            }
+            LegEvent::Candidate { mid, mline_index, candidate } => {
+                if let Some(&call) = self.legs.get(&leg) {
+                    let mid = mid.or_else(|| mline_index.map(|i| i.to_string())).unwrap_or_default();
+                    self.component.candidate(call, &mid, candidate.as_deref(), now);
+                }
+            }
+            LegEvent::Offer { .. } => {
+                // Renegotiation towards Jingle (content-add/modify) is not bridged yet: the call goes on
+                // with the media it has; the browser's offer stays unanswered.
+                tracing::info!(?leg, "browser renegotiation in an XMPP call is not bridged");
+            }
+            LegEvent::Hangup { reason } => {
+                if let Some(call) = self.legs.remove(&leg) {
+                    self.calls.remove(&call);
+                    self.component.hangup(call, &reason, now);
+                }
+            }
+        }
+    }
+
+    /// Hands `input` to the hub; an SDP the hub refuses ends the call.
+    fn to_hub(&mut self, leg: LegId, input: LegInput<'_>) {
+        let result = {
+            let mut state = self.shared.lock();
+            let r = state.hub.leg_event(leg, input, Instant::now());
+            state.flush();
+            r
+        };
+        if let Err(e) = result {
+            tracing::info!(error = %e, "XMPP side sent an SDP the browser side refuses: ending the call");
+            if let Some(call) = self.legs.remove(&leg) {
+                self.calls.remove(&call);
+                self.component.hangup(call, "incompatible", Instant::now());
+            }
+        }
+    }
+
+    /// Handles the component's events and log lines until none is left.
+    fn pump_events(&mut self) -> Pumped {
+        let mut pumped = Pumped::Idle;
+        while let Some(line) = self.component.poll_log() {
+            tracing::info!("XMPP: {line}");
+        }
+        while let Some(event) = self.component.poll_event() {
+            if matches!(pumped, Pumped::Idle) {
+                pumped = Pumped::Busy;
+            }
+            let now = Instant::now();
+            match event {
+                Event::Connected => {
+                    tracing::info!("XMPP: component handshake accepted");
+                    self.shared.xmpp_up.store(1, Ordering::Relaxed);
+                }
+                Event::StreamError(why) => {
+                    tracing::warn!(%why, "XMPP: stream error");
+                    pumped = Pumped::StreamError;
+                }
+                Event::Incoming { call, to_name, from, sdp } => {
+                    let refusal = {
+                        let mut state = self.shared.lock();
+                        let leg = state.hub.new_leg();
+                        let from_uri = format!("xmpp:{from}");
+                        let r = state.hub.leg_incoming(leg, &to_name, &from_uri, None, Some(&sdp), now);
+                        if r.is_ok() {
+                            state.hub.set_leg_trickle(leg);
+                            self.calls.insert(call, leg);
+                            self.legs.insert(leg, call);
+                        }
+                        state.flush();
+                        r.err()
+                    };
+                    match refusal {
+                        None => {}
+                        Some(LegRefusal::NotFound) => self.component.hangup(call, "unavailable", now),
+                        Some(LegRefusal::BadSdp(e)) => {
+                            tracing::info!(error = %e, "incoming Jingle offer refused");
+                            self.component.hangup(call, "incompatible", now);
+                        }
+                        Some(_) => self.component.hangup(call, "failed", now),
+                    }
+                }
+                Event::Ringing { call } => {
+                    if let Some(&leg) = self.calls.get(&call) {
+                        self.to_hub(leg, LegInput::Ringing);
+                    }
+                }
+                Event::Answer { call, sdp } => {
+                    if let Some(&leg) = self.calls.get(&call) {
+                        self.to_hub(leg, LegInput::Answer { sdp: &sdp, early: false });
+                    }
+                }
+                Event::Offer { call, sdp } => {
+                    if let Some(&leg) = self.calls.get(&call) {
+                        self.to_hub(leg, LegInput::Offer { sdp: &sdp });
+                    }
+                }
+                Event::Candidate { call, mid, candidate } => {
+                    if let Some(&leg) = self.calls.get(&call) {
+                        self.to_hub(leg, LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() });
+                    }
+                }
+                Event::Ended { call, reason } => {
+                    if let Some(leg) = self.calls.remove(&call) {
+                        self.legs.remove(&leg);
+                        self.to_hub(
+                            leg,
+                            LegInput::Hangup { reason: &reason, sip_code: None, sip_reason: None },
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.shared.xmpp_calls.store(self.component.calls() as u64, Ordering::Relaxed);
+        pumped
+    }
+}
+
+/// What one round of [`Driver::pump_events`] saw.
+enum Pumped {
+    Idle,
+    Busy,
+    StreamError,
+}
