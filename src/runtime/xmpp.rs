@@ -27,6 +27,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the server may take to accept the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After this long without a byte from the server, the component pings
+/// itself through it (XEP-0199: the server routes the IQ back to us).
+const KEEPALIVE: Duration = Duration::from_secs(60);
+/// A link silent for this long (no answer to the ping either) is dead: a
+/// crashed host or a broken path sends no FIN.
+const DEAD_AFTER: Duration = Duration::from_secs(90);
 
 /// What the rest of the server tells the XMPP task.
 #[derive(Debug)]
@@ -106,6 +112,9 @@ impl Driver {
         let started = Instant::now();
         self.component.connected(started);
         let mut buf = vec![0u8; 16 * 1024];
+        let mut last_rx = Instant::now();
+        let mut pinged = false;
+        let mut pings = 0u64;
         loop {
             // Write everything pending, then handle events (which may queue more).
             loop {
@@ -130,6 +139,21 @@ impl Driver {
                 return false;
             }
             let now = Instant::now();
+            if up && now.duration_since(last_rx) >= DEAD_AFTER {
+                tracing::warn!("XMPP: no answer from the server for 90 s");
+                return true;
+            }
+            if up && !pinged && now.duration_since(last_rx) >= KEEPALIVE {
+                pinged = true;
+                pings += 1;
+                let domain = &self.component.config().domain;
+                let ping = format!(
+                    "<iq type='get' id='sb-keepalive-{pings}' from='{domain}' to='{domain}'><ping xmlns='urn:xmpp:ping'/></iq>"
+                );
+                if stream.write_all(ping.as_bytes()).await.is_err() {
+                    return true;
+                }
+            }
             let wake = self
                 .component
                 .poll_timeout()
@@ -140,6 +164,8 @@ impl Driver {
                 read = stream.read(&mut buf) => match read {
                     Ok(0) => { tracing::warn!("XMPP: the server closed the connection"); return up; }
                     Ok(n) => {
+                        last_rx = Instant::now();
+                        pinged = false;
                         tracing::trace!(input = %String::from_utf8_lossy(&buf[..n]), "XMPP");
                         self.component.handle_input(&buf[..n], Instant::now());
                     }
