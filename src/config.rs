@@ -82,7 +82,9 @@ impl XmppTable {
                 if !server.contains(':') {
                     return Err(format!("xmpp server `{server}`: expected host:port"));
                 }
-                if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
+                if domain.is_empty()
+                    || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+                {
                     return Err(format!("xmpp domain `{domain}` is not a domain name"));
                 }
                 Ok(Some(XmppLink { server, domain, secret }))
@@ -496,9 +498,10 @@ mod tests {
 
     #[test]
     fn xmpp_table_needs_all_three_settings_and_a_plain_domain() {
-        let file: FileConfig =
-            toml::from_str("[xmpp]\nserver = \"127.0.0.1:5347\"\ndomain = \"gw.example.org\"\nsecret = \"s\"\n")
-                .unwrap();
+        let file: FileConfig = toml::from_str(
+            "[xmpp]\nserver = \"127.0.0.1:5347\"\ndomain = \"gw.example.org\"\nsecret = \"s\"\n",
+        )
+        .unwrap();
         let mut config = Config::default();
         file.apply(&mut config).unwrap();
         let link = config.xmpp.clone().unwrap();
@@ -512,8 +515,11 @@ mod tests {
         assert_eq!(config.xmpp.as_ref().map(|l| l.secret.as_str()), Some("t"));
         let partial: FileConfig = toml::from_str("[xmpp]\ndomain = \"gw\"\n").unwrap();
         assert!(partial.apply(&mut Config::default()).is_err());
-        let bad = XmppTable { server: Some("h:1".into()), domain: Some("g'w".into()), secret: Some("s".into()) };
+        let bad =
+            XmppTable { server: Some("h:1".into()), domain: Some("g'w".into()), secret: Some("s".into()) };
         assert!(bad.clone().link().is_err());
-        assert!(XmppTable { server: Some("nohostport".into()), domain: Some("gw".into()), ..bad }.link().is_err());
+        assert!(
+            XmppTable { server: Some("nohostport".into()), domain: Some("gw".into()), ..bad }.link().is_err()
+        );
     }
 }

@@ -199,7 +199,7 @@ impl Driver {
                     Err(e) => {
                         tracing::info!(%target, error = %e, "XMPP call refused");
                         let reason = if self.component.is_connected() { "failed" } else { "unavailable" };
-                        self.to_hub(leg, LegInput::Hangup { reason, sip_code: None, sip_reason: None });
+                        self.hand_to_hub(leg, LegInput::Hangup { reason, sip_code: None, sip_reason: None });
                     }
                 }
             }
@@ -237,7 +237,7 @@ impl Driver {
     }
 
     /// Hands `input` to the hub; an SDP the hub refuses ends the call.
-    fn to_hub(&mut self, leg: LegId, input: LegInput<'_>) {
+    fn hand_to_hub(&mut self, leg: LegId, input: LegInput<'_>) {
         let result = {
             let mut state = self.shared.lock();
             let r = state.hub.leg_event(leg, input, Instant::now());
@@ -281,6 +281,7 @@ impl Driver {
                         let r = state.hub.leg_incoming(leg, &to_name, &from_uri, None, Some(&sdp), now);
                         if r.is_ok() {
                             state.hub.set_leg_trickle(leg);
+                            state.legs.xmpp_legs.insert(leg);
                             self.calls.insert(call, leg);
                             self.legs.insert(leg, call);
                         }
@@ -297,30 +298,36 @@ impl Driver {
                         Some(_) => self.component.hangup(call, "failed", now),
                     }
                 }
+                Event::Peer { call, jid } => {
+                    if let Some(&leg) = self.calls.get(&call) {
+                        self.shared.lock().hub.set_leg_address(leg, &format!("xmpp:{jid}"));
+                    }
+                }
                 Event::Ringing { call } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.to_hub(leg, LegInput::Ringing);
+                        self.hand_to_hub(leg, LegInput::Ringing);
                     }
                 }
                 Event::Answer { call, sdp } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.to_hub(leg, LegInput::Answer { sdp: &sdp, early: false });
+                        self.hand_to_hub(leg, LegInput::Answer { sdp: &sdp, early: false });
                     }
                 }
                 Event::Offer { call, sdp } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.to_hub(leg, LegInput::Offer { sdp: &sdp });
+                        self.hand_to_hub(leg, LegInput::Offer { sdp: &sdp });
                     }
                 }
                 Event::Candidate { call, mid, candidate } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.to_hub(leg, LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() });
+                        self.hand_to_hub(leg, LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() });
                     }
                 }
                 Event::Ended { call, reason } => {
                     if let Some(leg) = self.calls.remove(&call) {
                         self.legs.remove(&leg);
-                        self.to_hub(
+                        self.shared.lock().legs.xmpp_legs.remove(&leg);
+                        self.hand_to_hub(
                             leg,
                             LegInput::Hangup { reason: &reason, sip_code: None, sip_reason: None },
                         );

@@ -14,6 +14,9 @@
 set -euo pipefail
 cmd=${1:?start|stop|kill}; DIR=$(mkdir -p "${2:?DIR}" && cd "$2" && pwd)
 pidof_dir() { cat "$DIR/prosody.pid" 2> /dev/null || true; }
+# alive PID: running and not a zombie (a killed Prosody stays a zombie until init reaps it, which
+# can take a second or, under an init that does not reap, forever)
+alive() { kill -0 "$1" 2> /dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2> /dev/null; }
 wait_port() { # wait_port PORT: up to 10 s
   for _ in $(seq 100); do
     (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
@@ -69,10 +72,10 @@ stop | kill)
   if [ "$cmd" = kill ]; then kill -KILL "$pid" 2> /dev/null || true
   else
     kill -TERM "$pid" 2> /dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2> /dev/null || true
   fi
-  while kill -0 "$pid" 2> /dev/null; do sleep 0.05; done
+  for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
   rm -f "$DIR/prosody.pid"
   ;;
 *) echo "usage: prosody.sh start|stop|kill DIR" >&2; exit 2 ;;

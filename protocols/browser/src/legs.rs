@@ -56,6 +56,17 @@ impl Hub {
         }
     }
 
+    /// The leg's party is now known as `uri` (the XMPP client that took a
+    /// call placed to a bare JID): what it sends reaches the browser with
+    /// this `from`.
+    pub fn set_leg_address(&mut self, leg: LegId, uri: &str) {
+        if let Some(side) =
+            self.legs.get(&leg).and_then(|sid| self.sessions.get_mut(sid)).and_then(|s| s.leg.as_mut())
+        {
+            uri.clone_into(&mut side.uri);
+        }
+    }
+
     /// Starts collecting candidates for `sdp`, which goes to `leg` once
     /// complete (or at once, for a leg that trickles).
     pub(crate) fn gather_for_leg(&mut self, leg: LegId, sid: &str, what: GatherFor, sdp: &str) {
@@ -341,11 +352,12 @@ mod tests {
                 (*leg, LegEvent::Candidate { mid: None, mline_index: None, candidate: None }),
             ]
         );
+        hub.set_leg_address(*leg, "xmpp:bob@example.org/phone");
         hub.leg_event(*leg, LegInput::Candidate { mid: "0", candidate: Some(line) }, now).unwrap();
         hub.leg_event(*leg, LegInput::Candidate { mid: "0", candidate: None }, now).unwrap();
         let (sends, _) = drain(&mut hub);
         assert_eq!(sends[0].1["type"], "candidate");
-        assert_eq!(sends[0].1["from"], "xmpp:bob@example.org");
+        assert_eq!(sends[0].1["from"], "xmpp:bob@example.org/phone");
         assert_eq!(sends[0].1["candidate"], json!({"candidate": line, "sdpMid": "0"}));
         assert_eq!(sends[1].1["candidate"], Value::Null);
     }

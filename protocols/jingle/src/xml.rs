@@ -249,6 +249,18 @@ impl Element {
         root.ok_or_else(|| err("no element"))
     }
 
+    /// Parses like [`Element::parse`], with the crate's own borrowing XML
+    /// reader instead of quick-xml: the same tree (the `jingle_parse` fuzz
+    /// target checks it), several times faster on stanzas.
+    pub fn parse_fast(xml: &str) -> Result<Element, XmlError> {
+        crate::dom::parse(xml).map(|d| crate::dom::XmlNode::to_element(d.root()))
+    }
+
+    /// Parses like [`Element::parse_in`], with the reader of [`Element::parse_fast`].
+    pub fn parse_fast_in(xml: &str, default_ns: &str) -> Result<Element, XmlError> {
+        crate::dom::parse_in(xml, default_ns).map(|d| crate::dom::XmlNode::to_element(d.root()))
+    }
+
     /// Serializes the element, declaring its namespace.
     pub fn to_xml(&self) -> String {
         let mut out = String::with_capacity(256);
@@ -297,7 +309,7 @@ impl fmt::Display for Element {
 }
 
 /// Replaces entity and character references in `raw`.
-fn unescape(raw: &str) -> Result<std::borrow::Cow<'_, str>, XmlError> {
+pub(crate) fn unescape(raw: &str) -> Result<std::borrow::Cow<'_, str>, XmlError> {
     if !raw.contains('&') {
         return Ok(std::borrow::Cow::Borrowed(raw));
     }
@@ -357,6 +369,13 @@ fn open(start: &BytesStart<'_>, scopes: &mut Vec<(String, String)>) -> Result<El
     for a in start.attributes() {
         let a = a.map_err(|e| err(e.to_string()))?;
         let key = std::str::from_utf8(a.key.as_ref()).map_err(|e| err(e.to_string()))?;
+        let valid_key = match key.split_once(':') {
+            Some((p, l)) => is_ncname(p) && is_ncname(l),
+            None => is_ncname(key),
+        };
+        if !valid_key {
+            return Err(err(format!("invalid attribute name {key}")));
+        }
         let raw = std::str::from_utf8(&a.value).map_err(|e| err(e.to_string()))?;
         let value = unescape(raw)?.into_owned();
         if key == "xmlns" {
@@ -375,6 +394,11 @@ fn open(start: &BytesStart<'_>, scopes: &mut Vec<(String, String)>) -> Result<El
         Some((p, l)) => (p.to_owned(), l.to_owned()),
         None => (String::new(), qname),
     };
+    // A name that could not be written back as it was read (`a:b:c`, `:a`, `a:`) is refused here.
+    let prefixed = start.name().as_ref().contains(&b':');
+    if !is_ncname(&local) || (prefixed && !is_ncname(&prefix)) {
+        return Err(err(format!("invalid element name {prefix}:{local}")));
+    }
     let ns = scopes
         .iter()
         .rev()
@@ -382,6 +406,14 @@ fn open(start: &BytesStart<'_>, scopes: &mut Vec<(String, String)>) -> Result<El
         .map(|(_, n)| n.clone())
         .ok_or_else(|| err(format!("undeclared prefix {prefix}")))?;
     Ok(Element { name: local, ns, attrs, children: Vec::new() })
+}
+
+/// An XML name without colon (Namespaces in XML `NCName`), with the ASCII
+/// rules enforced (non-ASCII characters are let through).
+fn is_ncname(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80);
+    first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || b >= 0x80)
 }
 
 /// Escapes `s` for text (`&`, `<`, `>`) or for a single-quoted attribute value (also `'`, `"`).
@@ -455,6 +487,9 @@ mod tests {
             "<!DOCTYPE a><a/>",
             "<a/>trailing",
             "<a>&#0;</a>",
+            "<p:a:b xmlns:p='urn:p'/>",
+            "<a b:c:d='1'/>",
+            "<:a/>",
         ] {
             assert!(Element::parse(bad).is_err(), "{bad:?}");
         }
