@@ -48,6 +48,9 @@ step "SIP over TLS" env SIP_PEER=target/debug/sip_peer bash tests/sip/run_tls.sh
 step "SIP calls with baresip and Chromium" env SIP_PEER=target/debug/sip_peer bash tests/sip/baresip_calls.sh target/debug/switchboard
 # JsSIP in Chromium over /sip <-> a Chromium page using /switchboard.js: audio both ways.
 step "SIP calls with JsSIP and Chromium" bash tests/sip/run_jssip_calls.sh target/debug/switchboard
+# XMPP: slixmpp accounts on Prosody call a browser-protocol client through the component (JMI,
+# Jingle, disco, presence, reasons, bad input), and Prosody is killed and restarted mid-call.
+step "XMPP calls with slixmpp and Prosody" bash tests/xmpp/run_slixmpp.sh target/debug/switchboard
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"
