@@ -1,10 +1,10 @@
-//! XEP-0343 Signaling WebRTC datachannels in Jingle, version 0.3
-//! (2017-09-11): `<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'
+//! XEP-0343 Signaling WebRTC datachannels in Jingle, version 0.3.1
+//! (2020-03-20): `<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'
 //! number protocol streams/>` inside the ICE-UDP `<transport/>` (SDP
 //! `a=sctp-port`, or the legacy `a=sctpmap`), as the XEP, lib-jitsi-meet
 //! and stanza.js write it.
 //!
-//! `a=max-message-size` (RFC 8841 §6) has no place in XEP-0343 0.3; it is
+//! `a=max-message-size` (RFC 8841 §6) has no place in XEP-0343 0.3.1; it is
 //! written as a `max-message-size` attribute of `<sctpmap/>` (the attribute
 //! name Conversations uses), which other parsers ignore. The wrapper form
 //! Conversations writes for file transfer,
@@ -22,7 +22,7 @@ use crate::xml::Element;
 /// How the SCTP parameters were (or are to be) written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SctpForm {
-    /// `<sctpmap/>` inside the ICE-UDP transport (XEP-0343 0.3).
+    /// `<sctpmap/>` inside the ICE-UDP transport (XEP-0343 0.3.1).
     #[default]
     Sctpmap,
     /// The `webrtc-datachannel:1` transport wrapping the ICE-UDP transport (Conversations).

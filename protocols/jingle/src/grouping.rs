@@ -1,4 +1,4 @@
-//! XEP-0338 Jingle Grouping Framework, version 0.2 (2017-09-11):
+//! XEP-0338 Jingle Grouping Framework, version 1.0.0 (2020-07-21):
 //! `<group semantics='BUNDLE'><content name/>...</group>` (`a=group`,
 //! RFC 5888, RFC 9143). Read in `urn:xmpp:jingle:apps:grouping:0` and in
 //! the `urn:ietf:rfc:5888` namespace older clients use; written in the former.

@@ -1,5 +1,5 @@
 //! XEP-0294 Jingle RTP Header Extensions Negotiation, version 1.1.2
-//! (2022-12-01): `<rtp-hdrext id uri senders/>` (`a=extmap`) and
+//! (2022-08-27): `<rtp-hdrext id uri senders/>` (`a=extmap`) and
 //! `<extmap-allow-mixed/>` (`a=extmap-allow-mixed`, RFC 8285 §6).
 
 use crate::dom::XmlNode;

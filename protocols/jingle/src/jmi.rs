@@ -1,4 +1,4 @@
-//! XEP-0353 Jingle Message Initiation, version 0.6.0 (2023-09-18):
+//! XEP-0353 Jingle Message Initiation, version 0.8.0 (2026-02-19):
 //! `<propose/>`, `<ringing/>`, `<proceed/>`, `<reject/>`, `<retract/>` and
 //! `<finish/>` in `urn:xmpp:jingle-message:0`, carried in `<message/>`
 //! stanzas with a `<store xmlns='urn:xmpp:hints'/>` hint (XEP-0334) so

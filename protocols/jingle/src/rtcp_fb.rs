@@ -1,4 +1,4 @@
-//! XEP-0293 Jingle RTP Feedback Negotiation, version 1.0.2 (2022-02-22):
+//! XEP-0293 Jingle RTP Feedback Negotiation, version 1.0.2 (2022-08-26):
 //! `<rtcp-fb type subtype/>` and `<rtcp-fb-trr-int value/>`, inside a
 //! `<payload-type/>` (`a=rtcp-fb:<pt>`) or the whole `<description/>`
 //! (`a=rtcp-fb:*`).

@@ -1,4 +1,4 @@
-//! XEP-0167 Jingle RTP Sessions, version 1.2.1 (2020-09-29): the RTP
+//! XEP-0167 Jingle RTP Sessions, version 1.2.3 (2025-07-04): the RTP
 //! `<description/>` (media, payload types with parameters, ptime/maxptime,
 //! bandwidth, rtcp-mux, SDES crypto in `<encryption/>`), with the
 //! companions that live inside it (XEP-0293 feedback, XEP-0294 header
