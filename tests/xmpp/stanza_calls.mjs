@@ -210,6 +210,53 @@ const acked = (since, action) => a.evaluate(async ([since, action]) => {
 }, [since, action]);
 const since = () => a.evaluate(() => ev.length);
 
+/** The codec lines (a=rtpmap, a=fmtp, a=rtcp-fb) of an SDP, each prefixed with its section's mid. */
+function codecLines(sdp) {
+  const out = [];
+  for (const section of sdp.split(/\r?\n(?=m=)/).slice(1)) {
+    const mid = (section.match(/^a=mid:(.*)$/m) || [])[1];
+    for (const l of section.split(/\r?\n/)) if (/^a=(rtpmap|fmtp|rtcp-fb):/.test(l)) out.push(`mid ${mid}: ${l}`);
+  }
+  return out;
+}
+/** Codec lines of the SDP `from` that the SDP `to` lacks, and lines of `to` that `from` lacks. */
+function codecDiff(from, to) {
+  const count = new Map();
+  for (const l of codecLines(to)) count.set(l, (count.get(l) || 0) + 1);
+  const lost = [];
+  for (const l of codecLines(from)) {
+    const n = count.get(l) || 0;
+    if (n > 0) count.set(l, n - 1); else lost.push(l);
+  }
+  return { lost, added: [...count].flatMap(([l, n]) => Array(n).fill(l)), total: codecLines(from).length };
+}
+/** SDPs of the first connected call each way, kept for the codec checks. */
+const sdps = {};
+const codecCheck = (key, fromName, toName) => async () => {
+  const s = sdps[key];
+  if (!s) throw new Error('no SDPs recorded (the call did not connect)');
+  const d = codecDiff(s.from, s.to);
+  if (d.lost.length || d.added.length) {
+    // The <payload-type> elements the gateway sent for those payload types, as stanza.js received them.
+    const pts = [...new Set([...d.lost, ...d.added].map((l) => (l.match(/a=\w[\w-]*:(\d+)/) || [])[1]).filter(Boolean))];
+    const xml = await a.evaluate((pts) => {
+      const found = [];
+      for (const { dir, data } of trace) {
+        if (dir !== 'in' || !/from=["'][^"']*@gateway\.localhost/.test(data) || !/<jingle\b/.test(data)) continue;
+        for (const pt of pts) {
+          const m = data.match(new RegExp(`<payload-type\\b[^>]*\\bid=["']${pt}["'][^>]*?(/>|>.*?</payload-type>)`));
+          if (m && !found.includes(m[0])) found.push(m[0]);
+        }
+      }
+      return found;
+    }, pts);
+    throw new Error(`${d.lost.length} of ${d.total} codec lines of ${fromName} missing or changed in ${toName}: `
+      + `${d.lost.join(' | ')}${d.added.length ? `; instead: ${d.added.join(' | ')}` : ''}`
+      + `${xml.length ? `; the gateway sent ${xml.join(' ')}` : ''}`);
+  }
+  return `${d.total} rtpmap/fmtp/rtcp-fb lines identical`;
+};
+
 // ------------------------------------------------------------------------------------------------
 // Setup: log in, register, the component is there.
 await scenario([
@@ -333,10 +380,26 @@ await scenario([
   ['XMPP->browser: stanza session-initiate to web@gateway.localhost/switchboard is acked and reaches the browser as an offer', async () => {
     const r = await stanzaCallsWeb();
     await webAnswers(r.s0);
+    sdps.toWeb = {
+      from: await a.evaluate((sid) => sessions.get(sid).pc.localDescription.sdp, sid),
+      to: await b.evaluate(() => call.pc.remoteDescription.sdp),
+    };
+    sdps.toWebAnswer = {
+      from: await b.evaluate(() => call.pc.localDescription.sdp),
+      to: await a.evaluate((sid) => sessions.get(sid).pc.remoteDescription.sdp, sid),
+    };
     return `offer from ${r.remote}, ${r.candidates} candidates in it; browser rang and answered, stanza got ringing + session-accept`;
   }],
   ['XMPP->browser: audio both ways', () => audioBothWays(sid)],
   ['XMPP->browser: hangup from stanza (session-terminate) ends the browser call', stanzaHangsUp],
+]);
+await scenario([
+  ["XMPP->browser: the browser's offer has the codec lines of stanza's offer (Jingle -> SDP in the gateway)",
+    codecCheck('toWeb', "stanza's offer", "the browser's remote offer")],
+]);
+await scenario([
+  ["XMPP->browser: stanza's answer SDP has the codec lines of the browser's answer (SDP -> Jingle in the gateway, then stanza)",
+    codecCheck('toWebAnswer', "the browser's answer", "stanza's remote answer")],
 ]);
 await scenario([
   ['XMPP->browser: second call, audio both ways', async () => {
@@ -407,6 +470,14 @@ await scenario([
   }],
   ['browser->XMPP: JMI ringing -> browser ringing; proceed -> session-initiate (sid = propose id); stanza accepts; connected', async () => {
     const inc = await aliceProceeds(proposeMark);
+    sdps.toAlice = {
+      from: await b.evaluate(() => call.pc.localDescription.sdp),
+      to: await a.evaluate((sid) => sessions.get(sid).pc.remoteDescription.sdp, sid),
+    };
+    sdps.toAliceAnswer = {
+      from: await a.evaluate((sid) => sessions.get(sid).pc.localDescription.sdp, sid),
+      to: await b.evaluate(() => call.pc.remoteDescription.sdp),
+    };
     return `session-initiate sid=${inc.sid} from ${inc.from}`;
   }],
   ['browser->XMPP: audio both ways', () => audioBothWays(sid)],
@@ -416,6 +487,14 @@ await scenario([
       'no JMI finish'), propose.id);
     return `finish from ${f.from}${f.reason ? ` reason ${f.reason}` : ''}`;
   }],
+]);
+await scenario([
+  ["browser->XMPP: stanza's offer SDP has the codec lines of the browser's offer (SDP -> Jingle in the gateway, then stanza)",
+    codecCheck('toAlice', "the browser's offer", "stanza's remote offer")],
+]);
+await scenario([
+  ["browser->XMPP: the browser's answer has the codec lines of stanza's answer (Jingle -> SDP in the gateway)",
+    codecCheck('toAliceAnswer', "stanza's answer", "the browser's remote answer")],
 ]);
 await scenario([
   ['browser->XMPP: second call, audio both ways', async () => {
@@ -478,6 +557,25 @@ await scenario([
   ['browser->XMPP (data): hangup from stanza ends the browser call', stanzaHangsUp],
 ]);
 
+await scenario([
+  ['no Jingle IQ answered with an error, either way, in the whole run (transport-info, session-info, session-terminate...)', async () => {
+    // Not counted: errors about a session that one side had already terminated, i.e. a trickled
+    // candidate (transport-info) that crossed a session-terminate on the wire and got unknown-session.
+    const r = await a.evaluate(() => ({
+      replies: ev.filter((e) => e.kind === 'iq-reply').length,
+      theirs: ev.filter((e) => e.kind === 'iq-reply' && e.type === 'error'),
+      ours: ev.filter((e) => e.kind === 'our-error'),
+      jingleIn: ev.filter((e) => e.kind === 'jingle-in').length,
+    }));
+    const fmt = (e) => `${e.action} sid=${e.sid}: ${e.data.slice(0, 500)}`;
+    const bad = [...r.theirs.filter((e) => !e.late).map((e) => `reply to stanza's ${fmt(e)}`),
+      ...r.ours.filter((e) => !e.late).map((e) => `stanza's reply to the gateway's ${fmt(e)}`)];
+    const late = r.theirs.filter((e) => e.late).length + r.ours.filter((e) => e.late).length;
+    if (bad.length) throw new Error(`${bad.length} error replies: ${bad.join(' || ')}`);
+    return `${r.replies} replies to stanza's Jingle IQs, ${r.jingleIn} Jingle IQs to stanza; `
+      + `${late} unknown-session errors about sessions already terminated (not counted)`;
+  }],
+]);
 await scenario([
   ['no call left on the gateway (/metrics sessions 0, xmpp_calls 0)', async () => {
     let m = {};

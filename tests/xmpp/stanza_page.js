@@ -59,8 +59,15 @@ window.waitEvent = (since, pred, ms, what) => within(new Promise((resolve) => {
 }), ms, what);
 window.mark = () => ({ ev: ev.length, trace: trace.length });
 
-/** Jingle IQs we sent, by IQ id, to match their replies. */
+/**
+ * Jingle IQs we sent, by IQ id, to match their replies: {action, sid, late}. `late`: the session had
+ * already been terminated (by either side) when the IQ went out.
+ */
 const sentIq = new Map();
+/** Jingle IQs we received, by IQ id: {action, sid, late} (late as above), to judge our error replies. */
+const gotIq = new Map();
+/** When each session was first terminated (session-terminate sent or received), by sid. */
+const terminated = new Map();
 function watchRaw(dir, data) {
   trace.push({ t: Date.now(), dir, data });
   const head = data.match(/^<iq\b[^>]*>/);
@@ -68,18 +75,24 @@ function watchRaw(dir, data) {
   const id = (head[0].match(/\sid=["']([^"']*)["']/) || [])[1];
   const type = (head[0].match(/\stype=["']([^"']*)["']/) || [])[1];
   const action = (data.match(/<jingle\b[^>]*\saction=["']([^"']*)["']/) || [])[1];
-  if (dir === 'out' && action) sentIq.set(id, action);
+  const sid = (data.match(/<jingle\b[^>]*\ssid=["']([^"']*)["']/) || [])[1];
+  const late = !!action && terminated.has(sid);
+  if (action === 'session-terminate' && !late) terminated.set(sid, Date.now());
+  if (dir === 'out' && action) sentIq.set(id, { action, sid, late });
+  if (dir === 'in' && action) gotIq.set(id, { action, sid, late });
   if (dir === 'in' && (type === 'result' || type === 'error') && sentIq.has(id)) {
-    emit({ kind: 'iq-reply', action: sentIq.get(id), type, id, data: type === 'error' ? data : undefined });
+    const s = sentIq.get(id);
+    emit({ kind: 'iq-reply', ...s, type, id, data: type === 'error' ? data : undefined });
     sentIq.delete(id);
   }
+  if (dir === 'out' && type === 'error' && gotIq.has(id)) emit({ kind: 'our-error', ...gotIq.get(id), id, data });
   if (dir === 'in' && action) {
-    const sid = (data.match(/<jingle\b[^>]*\ssid=["']([^"']*)["']/) || [])[1];
     const from = (head[0].match(/\sfrom=["']([^"']*)["']/) || [])[1];
     const reason = (data.match(/<reason[^>]*><([a-z-]+)/) || [])[1];
-    emit({ kind: 'jingle-in', action, sid, from, reason });
+    emit({ kind: 'jingle-in', action, sid, from, reason, late });
   }
 }
+
 
 window.audioIn = async (pc, ms = 10000) => {
   const end = Date.now() + ms;
@@ -177,7 +190,12 @@ window.answer = async (sid) => {
 };
 
 window.hangup = (sid, reason = 'success') => { sessions.get(sid)?.end(reason); };
-window.endAll = () => { for (const s of sessions.values()) { try { s.end('success'); } catch { /* over */ } } sessions.clear(); };
+/** Ends every session still going (after a failed step). */
+window.endAll = () => {
+  for (const s of sessions.values()) {
+    if (s.state !== 'ended') { try { s.end('success'); } catch { /* over */ } }
+  }
+};
 
 /** Sends a XEP-0353 element: {type, id, media?, reason?} to `to`. */
 window.jmi = (to, body, extra = {}) => client.sendMessage({ to, type: 'chat', jmi: body, ...extra });
