@@ -489,6 +489,10 @@ await scenario([
   }],
 ]);
 await scenario([
+  // RED's nameless fmtp (`111/111`): the gateway writes `<parameter name='' value='111/111'/>`
+  // (Conversations' and lib-jitsi-meet's form) to clients it has not heard from, which stanza reads as
+  // `undefined=111/111`; it writes stanza's own `<parameter name='111/111'/>` to JIDs that sent Jingle in
+  // that form before. The XMPP->browser calls above taught it alice's form.
   ["browser->XMPP: stanza's offer SDP has the codec lines of the browser's offer (SDP -> Jingle in the gateway, then stanza)",
     codecCheck('toAlice', "the browser's offer", "stanza's remote offer")],
 ]);

@@ -147,6 +147,46 @@ fn muxed_of(j: &Jingle) -> Vec<String> {
     j.contents.iter().filter(|c| c.rtp().is_some_and(|d| d.rtcp_mux)).map(|c| c.name.clone()).collect()
 }
 
+/// How many clients' parameter forms are remembered (the set is cleared when full).
+const MAX_DIALECTS: usize = 4096;
+
+/// How a `<jingle/>` writes a format parameter without a name, if it has one:
+/// `Some(true)` for `<parameter name='0-15'/>` (no `value`), `Some(false)` for
+/// `<parameter name='' value='0-15'/>` or `<parameter value='0-15'/>`.
+fn param_form(jingle: &Element) -> Option<bool> {
+    for content in jingle.children_named("content", crate::ns::JINGLE) {
+        for d in content.children_named("description", crate::ns::RTP) {
+            for pt in d.children_named("payload-type", crate::ns::RTP) {
+                for p in pt.children_named("parameter", crate::ns::RTP) {
+                    match (p.attr("name"), p.attr("value")) {
+                        (Some(n), None) if !n.is_empty() => return Some(true),
+                        (Some(""), Some(_)) | (None, Some(_)) => return Some(false),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Rewrites `<parameter name='' value='X'/>` of payload types as `<parameter name='X'/>`.
+fn write_name_only_params(jingle: &mut Element) {
+    for content in jingle.elements_mut().filter(|e| e.is("content", crate::ns::JINGLE)) {
+        for d in content.elements_mut().filter(|e| e.is("description", crate::ns::RTP)) {
+            for pt in d.elements_mut().filter(|e| e.is("payload-type", crate::ns::RTP)) {
+                for p in pt.elements_mut().filter(|e| e.is("parameter", crate::ns::RTP)) {
+                    if p.attr("name") == Some("")
+                        && let Some(v) = p.remove_attr("value")
+                    {
+                        p.set_attr("name", v);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Whether a `candidate:...` line is for component 2 (RTCP).
 fn is_rtcp(candidate: &str) -> bool {
     candidate.split_whitespace().nth(1) == Some("2")
@@ -358,13 +398,32 @@ impl Component {
         let (from, to) = (c.local.clone(), c.peer.clone());
         let id = self.fresh_id("jg");
         self.pending.insert(id.clone(), PendingIq { call, action: j.action, to: to.clone() });
+        let mut payload = j.to_element();
+        if self.name_only_params.contains(&jid::bare(&to).to_ascii_lowercase()) {
+            write_name_only_params(&mut payload);
+        }
         let iq = Element::new("iq", NS_COMPONENT)
             .with_attr("type", "set")
             .with_attr("id", id)
             .with_attr("from", from)
             .with_attr("to", to)
-            .with_child(j.to_element());
+            .with_child(payload);
         self.send(&iq);
+    }
+
+    /// Remembers how `from` writes format parameters without a name (see
+    /// [`Component::name_only_params`]), from a `<jingle/>` it sent.
+    fn learn_param_form(&mut self, from: &str, payload: &Element) {
+        let Some(name_only) = param_form(payload) else { return };
+        let bare = jid::bare(from).to_ascii_lowercase();
+        if name_only {
+            if self.name_only_params.len() >= MAX_DIALECTS {
+                self.name_only_params.clear();
+            }
+            self.name_only_params.insert(bare);
+        } else {
+            self.name_only_params.remove(&bare);
+        }
     }
 
     /// Sends the session-initiate kept for `call`, then the candidates that waited for it.
@@ -490,6 +549,7 @@ impl Component {
     /// A `<jingle/>` IQ set.
     pub(super) fn on_jingle(&mut self, iq: &Element, payload: &Element, now: Instant) {
         let from = iq.attr("from").unwrap_or("").to_owned();
+        self.learn_param_form(&from, payload);
         let to = iq.attr("to").unwrap_or(&self.config.domain).to_owned();
         let j = match Jingle::parse(payload) {
             Ok(j) => j,

@@ -196,6 +196,10 @@ pub struct Component {
     early: HashMap<(String, String), calls::Early>,
     /// Our IQ requests waiting for their result: id -> what it was.
     pending: HashMap<String, calls::PendingIq>,
+    /// Bare JIDs whose clients write a format parameter without a name as
+    /// `<parameter name='0-15'/>` (stanza.js) rather than `name='' value='0-15'`
+    /// (Conversations, lib-jitsi-meet): what we send them is written their way.
+    pub(crate) name_only_params: HashSet<String>,
     next_call: u64,
     next_id: u64,
     /// Random prefix of session and stanza ids.
@@ -220,6 +224,7 @@ impl Component {
             proposals: HashMap::new(),
             early: HashMap::new(),
             pending: HashMap::new(),
+            name_only_params: HashSet::new(),
             next_call: 1,
             next_id: 1,
             nonce,

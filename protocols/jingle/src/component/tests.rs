@@ -1215,3 +1215,34 @@ fn outgoing_jmi_call_names_the_client_that_rang_and_took_it() {
     let all: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
     assert_eq!(all, [Event::Peer { call, jid: BOB.into() }]);
 }
+
+/// The RED payload type's `<parameter/>` (fmtp `111/111`, no name) in a sent session-initiate or -accept.
+fn red_parameter(iq: &Element) -> Element {
+    let j = jingle_of(iq);
+    j.elements()
+        .flat_map(|content| content.elements())
+        .flat_map(|d| d.elements())
+        .filter(|pt| pt.is("payload-type", "urn:xmpp:jingle:apps:rtp:1") && pt.attr("name") == Some("red"))
+        .flat_map(|pt| pt.elements())
+        .next()
+        .expect("red has a parameter")
+        .clone()
+}
+
+#[test]
+fn nameless_fmtp_is_written_the_way_the_peer_writes_it() {
+    // Nobody known: the XEP-0167 form Conversations and lib-jitsi-meet read.
+    let (mut c, now) = up();
+    c.dial("alice", BOB, OFFER, now).unwrap();
+    let p = red_parameter(&sent_el(&mut c)[0]);
+    assert_eq!((p.attr("name"), p.attr("value")), (Some(""), Some("111/111")));
+    // stanza.js writes `<parameter name='111/111'/>`: its session gets that form back.
+    let (mut c, now, call) = incoming(false);
+    c.answer(call, ANSWER, now).unwrap();
+    let p = red_parameter(&sent_el(&mut c)[0]);
+    assert_eq!((p.attr("name"), p.attr("value")), (Some("111/111"), None));
+    // ...and so does the next call to that user.
+    c.dial("alice", BOB, OFFER, now).unwrap();
+    let p = red_parameter(&sent_el(&mut c)[0]);
+    assert_eq!((p.attr("name"), p.attr("value")), (Some("111/111"), None));
+}
