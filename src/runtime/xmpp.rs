@@ -320,7 +320,10 @@ impl Driver {
                 }
                 Event::Candidate { call, mid, candidate } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.hand_to_hub(leg, LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() });
+                        self.hand_to_hub(
+                            leg,
+                            LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() },
+                        );
                     }
                 }
                 Event::Ended { call, reason } => {
