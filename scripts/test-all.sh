@@ -24,6 +24,9 @@ step "install real peers" bash scripts/install-peers.sh
 # Fresh SDPs from the installed Chromium, aiortc, baresip, sipp, rtpengine, JsSIP and SIP.js.
 step "capture live SDPs" bash tests/peers/capture/capture-all.sh "$LOG/live-sdp"
 export SWITCHBOARD_LIVE_SDP_DIR=$LOG/live-sdp
+# stanza.js's Jingle for those fresh Chromium SDPs (checked by protocols/jingle/tests/fixtures.rs).
+step "stanza.js Jingle from the live SDPs" env SDP_DIR="$LOG/live-sdp" node tests/peers/capture/stanza_jingle.mjs "$LOG/live-jingle"
+export SWITCHBOARD_LIVE_JINGLE_DIR=$LOG/live-jingle
 # --all-targets includes benches/sdp.rs, which criterion runs once in test mode: every compared
 # parser must accept the fixtures.
 step "cargo test" cargo test --workspace --all-targets --no-fail-fast

@@ -109,3 +109,22 @@ fn own_fixtures_parse_and_round_trip() {
         .count();
     assert!(styles >= 4, "the hand-written client-style fixtures are there");
 }
+
+/// Jingle that stanza.js made in this run from the SDPs Chromium gave in this run
+/// (`scripts/test-all.sh` sets `SWITCHBOARD_LIVE_JINGLE_DIR`): parsed and round-tripped like the
+/// committed ones, so a new Chromium or stanza.js cannot drift away from the fixtures unnoticed.
+#[test]
+fn live_stanza_jingle_from_this_runs_chromium_parses_and_round_trips() {
+    let Some(dir) = std::env::var_os("SWITCHBOARD_LIVE_JINGLE_DIR") else {
+        println!("SWITCHBOARD_LIVE_JINGLE_DIR not set: no live stanza.js captures to check");
+        return;
+    };
+    let files = common::xml_files(std::path::Path::new(&dir));
+    assert!(files.len() >= 5, "stanza_jingle.mjs wrote {} files into {dir:?}", files.len());
+    let mut counts = Counts::default();
+    for path in &files {
+        check_file(path, &mut counts);
+    }
+    println!("{counts:?}");
+    assert_eq!(counts.parsed, files.len(), "{counts:?}");
+}
