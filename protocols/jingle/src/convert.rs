@@ -359,13 +359,32 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
     ) -> Content {
         let mut d = rtp::Description::new(&media.line.media);
         d.extmap_allow_mixed = allow_mixed;
+        // Vectors sized once: how many a=extmap, and a=rtcp-fb lines per payload type.
+        let mut feedback = [0u8; 128];
+        let mut extmaps = 0;
+        for line in &media.lines {
+            match line {
+                Line::Attribute(Attribute::Extmap(_)) => extmaps += 1,
+                Line::Attribute(Attribute::RtcpFb(fb)) => {
+                    if let Some(n) = fb.payload.and_then(|pt| feedback.get_mut(usize::from(pt))) {
+                        *n = n.saturating_add(1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        d.hdrexts.reserve_exact(extmaps);
         // Payload types in m= order; index + 1 by payload number.
         let mut index = [0u8; 128];
         d.payload_types.reserve(media.line.formats.len());
         for f in &media.line.formats {
             match f.parse::<u8>() {
                 Ok(pt) if pt < 128 && index[usize::from(pt)] == 0 => {
-                    d.payload_types.push(PayloadType { id: pt, ..PayloadType::default() });
+                    d.payload_types.push(PayloadType {
+                        id: pt,
+                        rtcp_fb: Vec::with_capacity(usize::from(feedback[usize::from(pt)])),
+                        ..PayloadType::default()
+                    });
                     index[usize::from(pt)] = d.payload_types.len() as u8;
                 }
                 _ => {
@@ -1143,12 +1162,15 @@ impl SdpWriter {
             }
             self.out.push(' ');
             self.out.push_str(&h.uri);
-            let attrs = join_parameters(&h.parameters, " ");
-            if !attrs.is_empty() {
-                if text(&attrs) {
-                    self.out.push(' ');
-                    self.out.push_str(&attrs);
-                } else {
+            if !h.parameters.is_empty() {
+                let before = self.out.len();
+                self.out.push(' ');
+                push_parameters(&mut self.out, &h.parameters, " ");
+                let attrs = &self.out[before + 1..];
+                if attrs.is_empty() {
+                    self.out.truncate(before);
+                } else if !text(attrs) {
+                    self.out.truncate(before);
                     self.losses.push(format!("content {}: rtp-hdrext {} parameters left out", c.name, h.id));
                 }
             }
@@ -1218,11 +1240,11 @@ impl SdpWriter {
         }
         let mut id = sink_id();
         for pt in &d.payload_types {
-            let pid = crate::sink::fmt_u64(&mut id, pt.id.into()).to_owned();
+            let pid = crate::sink::fmt_u64(&mut id, pt.id.into());
             match (&pt.name, pt.clockrate) {
                 (Some(n), Some(clock)) if token(n) && !n.contains('/') => {
                     self.out.push_str("a=rtpmap:");
-                    self.out.push_str(&pid);
+                    self.out.push_str(pid);
                     self.out.push(' ');
                     self.out.push_str(n);
                     self.out.push('/');
@@ -1240,16 +1262,22 @@ impl SdpWriter {
                     .push(format!("content {}: payload type {pid} has no valid name/clockrate", c.name)),
             }
             for fb in &pt.rtcp_fb {
-                self.rtcp_fb(c, &pid, fb);
+                self.rtcp_fb(c, pid, fb);
             }
             if let Some(t) = &pt.rtcp_fb_trr_int {
                 let _ = write!(self.out, "a=rtcp-fb:{pid} trr-int {}\r\n", t.value);
             }
             if !pt.parameters.is_empty() {
-                let params = join_parameters(&pt.parameters, ";");
-                if text(&params) {
-                    self.line(&["a=fmtp:", &pid, " ", &params]);
+                let before = self.out.len();
+                self.out.push_str("a=fmtp:");
+                self.out.push_str(pid);
+                self.out.push(' ');
+                let start = self.out.len();
+                push_parameters(&mut self.out, &pt.parameters, ";");
+                if text(&self.out[start..]) {
+                    self.out.push_str("\r\n");
                 } else {
+                    self.out.truncate(before);
                     self.losses
                         .push(format!("content {}: payload type {pid} parameters are invalid", c.name));
                 }
@@ -1371,9 +1399,8 @@ fn decimal(s: &str) -> bool {
     !i.is_empty() && !f.is_empty() && i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
 }
 
-/// `name=value` pairs joined by `sep`; a nameless parameter is its value alone.
-fn join_parameters(params: &[Parameter], sep: &str) -> String {
-    let mut out = String::new();
+/// Appends `name=value` pairs joined by `sep`; a nameless parameter is its value alone.
+fn push_parameters(out: &mut String, params: &[Parameter], sep: &str) {
     for (i, p) in params.iter().enumerate() {
         if i > 0 {
             out.push_str(sep);
@@ -1384,7 +1411,6 @@ fn join_parameters(params: &[Parameter], sep: &str) -> String {
         }
         out.push_str(&p.value);
     }
-    out
 }
 
 #[cfg(test)]

@@ -210,15 +210,46 @@ fn err(message: impl Into<String>) -> XmlError {
     XmlError { message: message.into() }
 }
 
-/// An XML name without colon, ASCII rules enforced (as `xml.rs` checks them).
-fn is_ncname(s: &[u8]) -> bool {
-    let mut bytes = s.iter().copied();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80);
-    first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || b >= 0x80)
-}
+/// Byte classes: a name ends here (blank, `/`, `>`, `=`).
+const STOP: u8 = 1;
+/// May start an NCName (ASCII letter, `_`, non-ASCII).
+const NC_START: u8 = 2;
+/// May continue an NCName (also digits, `-`, `.`).
+const NC_CHAR: u8 = 4;
+/// XML whitespace.
+const SPACE: u8 = 8;
+/// Ends a run of plain attribute value bytes (`'`, `"`, `<`, `&`).
+const VALUE_STOP: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>' | b'=') {
+            k |= STOP;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            k |= NC_START | NC_CHAR;
+        }
+        if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            k |= NC_CHAR;
+        }
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            k |= SPACE;
+        }
+        if matches!(c, b'\'' | b'"' | b'<' | b'&') {
+            k |= VALUE_STOP;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
 
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    CLASS[usize::from(b)] & SPACE != 0
 }
 
 /// An open element on the parser's stack.
@@ -255,6 +286,8 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(s: &'a str, default_ns: &'a str) -> Self {
         let estimate = s.len() / 40 + 4;
+        let nodes = Vec::with_capacity(estimate);
+        let attrs = Vec::with_capacity(estimate * 2);
         let mut namespaces = Vec::with_capacity(16);
         namespaces.push(Cow::Borrowed(""));
         namespaces.push(Cow::Borrowed(default_ns));
@@ -262,12 +295,7 @@ impl<'a> Parser<'a> {
             s,
             b: s.as_bytes(),
             i: 0,
-            doc: Doc {
-                nodes: Vec::with_capacity(estimate),
-                attrs: Vec::with_capacity(estimate * 2),
-                namespaces,
-                root: NONE,
-            },
+            doc: Doc { nodes, attrs, namespaces, root: NONE },
             scopes: vec![("", 1)],
             stack: Vec::with_capacity(16),
             root_done: false,
@@ -382,13 +410,40 @@ impl<'a> Parser<'a> {
     /// A name: up to whitespace, `/`, `>`, `=`.
     fn name(&mut self) -> &'a str {
         let start = self.i;
-        while self.i < self.b.len()
-            && !matches!(self.b[self.i], b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>' | b'=')
-        {
-            self.i += 1;
-        }
+        let rest = &self.b[start..];
+        let len = rest.iter().position(|&b| CLASS[usize::from(b)] & STOP != 0).unwrap_or(rest.len());
+        self.i = start + len;
         // Stops at ASCII bytes or the end: char boundaries.
         &self.s[start..self.i]
+    }
+
+    /// A name (up to whitespace, `/`, `>`, `=`), the offset of its first
+    /// colon, and whether it is an NCName or `prefix:NCName`.
+    fn qname(&mut self) -> (&'a str, Option<usize>, bool) {
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        let mut colon = None;
+        let mut valid = true;
+        let mut part_start = true;
+        while let Some(&c) = b.get(i) {
+            let k = CLASS[usize::from(c)];
+            if k & STOP != 0 {
+                break;
+            }
+            if c == b':' {
+                valid &= !part_start && colon.is_none();
+                colon.get_or_insert(i - start);
+                part_start = true;
+            } else {
+                valid &= k & if part_start { NC_START } else { NC_CHAR } != 0;
+                part_start = false;
+            }
+            i += 1;
+        }
+        self.i = i;
+        // Stops at ASCII bytes or the end: char boundaries.
+        (&self.s[start..i], colon, valid && !part_start)
     }
 
     fn start_tag(&mut self) -> Result<(), XmlError> {
@@ -399,7 +454,7 @@ impl<'a> Parser<'a> {
             return Err(err("elements nested too deeply"));
         }
         self.i += 1;
-        let qname = self.name();
+        let (qname, colon, valid_name) = self.qname();
         if qname.is_empty() {
             return Err(err("an element without a name"));
         }
@@ -424,11 +479,7 @@ impl<'a> Parser<'a> {
                 Some(_) if before == self.i => return Err(err("attributes must be separated by whitespace")),
                 Some(_) => {}
             }
-            let key = self.name();
-            let valid_key = match key.split_once(':') {
-                Some((p, l)) => is_ncname(p.as_bytes()) && is_ncname(l.as_bytes()),
-                None => is_ncname(key.as_bytes()),
-            };
+            let (key, _, valid_key) = self.qname();
             if !valid_key {
                 return Err(err(format!("invalid attribute name {key}")));
             }
@@ -448,12 +499,16 @@ impl<'a> Parser<'a> {
             let mut end = start;
             let mut amp = false;
             loop {
-                match self.b.get(end) {
-                    None => return Err(err("unterminated attribute value")),
-                    Some(&c) if c == quote => break,
-                    Some(b'<') => return Err(err("< in an attribute value")),
-                    Some(b'&') => amp = true,
-                    Some(_) => {}
+                let Some(&c) = self.b.get(end) else {
+                    return Err(err("unterminated attribute value"));
+                };
+                if CLASS[usize::from(c)] & VALUE_STOP != 0 {
+                    match c {
+                        b'<' => return Err(err("< in an attribute value")),
+                        b'&' => amp = true,
+                        _ if c == quote => break,
+                        _ => {}
+                    }
                 }
                 end += 1;
             }
@@ -474,14 +529,14 @@ impl<'a> Parser<'a> {
                 self.doc.attrs.push((key, value));
             }
         };
-        let (prefix, local) = match qname.split_once(':') {
-            Some((p, l)) => (Some(p), l),
-            None => (None, qname),
+        let (prefix, local) = match colon {
+            Some(c) => (&qname[..c], &qname[c + 1..]),
+            None => ("", qname),
         };
-        if !is_ncname(local.as_bytes()) || prefix.is_some_and(|p| !is_ncname(p.as_bytes())) {
+        if !valid_name {
             return Err(err(format!("invalid element name {qname}")));
         }
-        let want = prefix.unwrap_or("");
+        let want = prefix;
         let ns = self
             .scopes
             .iter()

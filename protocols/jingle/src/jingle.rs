@@ -774,9 +774,29 @@ impl Jingle {
 
     /// The `<jingle/>` element as XML text (written directly, without building a tree).
     pub fn to_xml(&self) -> String {
-        let mut out = String::with_capacity(256 + 2048 * self.contents.len());
+        let mut out = String::with_capacity(self.xml_size_hint());
         self.write_xml(&mut out, "");
         out
+    }
+
+    /// A generous estimate of the length of [`Jingle::to_xml`], so that the
+    /// text is written into one allocation.
+    fn xml_size_hint(&self) -> usize {
+        let mut n = 256 + 128 * self.groups.len();
+        for c in &self.contents {
+            n += 256;
+            if let Some(d) = c.rtp() {
+                n += 512 + 144 * d.hdrexts.len() + 96 * d.rtcp_fb.len();
+                n += 320 * d.sources.len() + 96 * d.ssrc_groups.len() + 128 * d.streams.len();
+                for pt in &d.payload_types {
+                    n += 96 + 80 * pt.parameters.len() + 96 * pt.rtcp_fb.len();
+                }
+            }
+            if let Some(t) = c.ice() {
+                n += 256 + 224 * t.fingerprints.len() + 320 * t.candidates.len();
+            }
+        }
+        n
     }
 
     /// Appends the `<jingle/>` element as XML text to `out`, where

@@ -185,6 +185,19 @@ impl Description {
             attrs: parse::others(el, &["media", "ssrc", "ptime", "maxptime"]),
             ..Description::default()
         };
+        // Sized once: a Chromium video description has some 30 payload types.
+        let (mut pts, mut exts, mut sources) = (0, 0, 0);
+        for child in el.elements() {
+            match child.name() {
+                "payload-type" => pts += 1,
+                "rtp-hdrext" => exts += 1,
+                "source" => sources += 1,
+                _ => {}
+            }
+        }
+        d.payload_types.reserve_exact(pts);
+        d.hdrexts.reserve_exact(exts);
+        d.sources.reserve_exact(sources);
         for child in el.elements() {
             match (child.ns(), child.name()) {
                 (ns::RTP, "payload-type") => d.payload_types.push(PayloadType::parse_node(child)?),
@@ -317,6 +330,16 @@ impl PayloadType {
             attrs: parse::others(el, &["id", "name", "clockrate", "channels", "ptime", "maxptime"]),
             ..PayloadType::default()
         };
+        let (mut params, mut fbs) = (0, 0);
+        for child in el.elements() {
+            match child.name() {
+                "parameter" => params += 1,
+                "rtcp-fb" => fbs += 1,
+                _ => {}
+            }
+        }
+        pt.parameters.reserve_exact(params);
+        pt.rtcp_fb.reserve_exact(fbs);
         for child in el.elements() {
             match (child.ns(), child.name()) {
                 (_, "parameter") if child.ns() == el.ns() => pt.parameters.push(Parameter::parse(child)),
