@@ -526,6 +526,16 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
             ));
         }
         transport.candidates.shrink_to_fit();
+        // XEP-0167's `ssrc` on <description/>: the primary source (the first of an FID/SIM group,
+        // else the first source). stanza.js keeps a=ssrc-group and the RTX sources only with it.
+        if d.ssrc.is_none() {
+            d.ssrc = d
+                .ssrc_groups
+                .iter()
+                .find(|g| g.semantics == "FID" || g.semantics == "SIM")
+                .and_then(|g| g.ssrcs.first().copied())
+                .or_else(|| d.sources.first().map(|s| s.ssrc));
+        }
         let mut content = self.content(self.senders());
         content.description = Some(Description::Rtp(d));
         content.transport = Some(Transport::IceUdp(transport));

@@ -231,3 +231,23 @@ fn what_cannot_be_expressed_is_reported() {
     let losses = jingle_to_sdp(&j, Role::Initiator).unwrap().losses;
     assert_eq!(losses.len(), 3, "{losses:#?}");
 }
+
+/// stanza.js keeps `a=ssrc-group:FID` and the RTX source of a video section only when the
+/// `<description/>` names its primary SSRC (XEP-0167 `ssrc`): the first of the FID group.
+#[test]
+fn description_ssrc_names_the_primary_source() {
+    let sdp = std::fs::read_to_string(format!(
+        "{}/../../fixtures/sdp/chromium-156-offer-audio-video-datachannel.sdp",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let j = sdp_to_jingle(&sdp, Role::Initiator).unwrap().value;
+    let video = j.contents.iter().find_map(|c| c.rtp().filter(|d| d.media == "video")).unwrap();
+    let fid = video.ssrc_groups.iter().find(|g| g.semantics == "FID").unwrap();
+    assert_eq!(video.ssrc, Some(fid.ssrcs[0]));
+    let audio = j.contents.iter().find_map(|c| c.rtp().filter(|d| d.media == "audio")).unwrap();
+    assert_eq!(audio.ssrc, Some(audio.sources[0].ssrc));
+    // It adds no SDP line on the way back.
+    let back = jingle_to_sdp(&j, Role::Initiator).unwrap();
+    assert_eq!(back.value.matches("a=ssrc:").count(), sdp.matches("a=ssrc:").count());
+}
