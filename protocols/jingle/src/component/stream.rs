@@ -272,7 +272,7 @@ impl Header {
     /// Parses a stanza in the scope of the header (its default namespace and prefixes).
     pub(crate) fn parse_stanza(&self, stanza: &str) -> Result<Element, String> {
         let doc = format!("{}{stanza}{}", self.open, self.close);
-        let root = Element::parse(&doc).map_err(|e| e.message)?;
+        let root = Element::parse_fast(&doc).map_err(|e| e.message)?;
         let mut elements = root.children.into_iter().filter_map(|n| match n {
             crate::xml::Node::Element(e) => Some(e),
             crate::xml::Node::Text(_) => None,
