@@ -54,6 +54,9 @@ step "SIP calls with JsSIP and Chromium" bash tests/sip/run_jssip_calls.sh targe
 # XMPP: slixmpp accounts on Prosody call a browser-protocol client through the component (JMI,
 # Jingle, disco, presence, reasons, bad input), and Prosody is killed and restarted mid-call.
 step "XMPP calls with slixmpp and Prosody" bash tests/xmpp/run_slixmpp.sh target/debug/switchboard
+# Real Chromium takes the SDP made from each client's Jingle (Conversations, Dino, stanza.js, Jitsi,
+# the XEPs' examples) and its answer converts back (no actpass, content names kept).
+step "Chromium accepts SDP made from Jingle" bash tests/xmpp/run_chromium_accepts_jingle.sh target/debug/switchboard
 # stanza.js (its own Jingle) in headless Chromium via Prosody's WebSocket <-> a Chromium page using
 # /switchboard.js: calls both ways (JMI and direct), audio both ways, data channels, hangups, reasons.
 step "XMPP calls with stanza.js and Chromium" bash tests/xmpp/run_stanza_calls.sh target/debug/switchboard

@@ -37,10 +37,16 @@ pub fn run_with_losses(to: &str, input: &str) -> Result<(String, Vec<String>), S
         "sdp" => {
             let el = Element::parse(input).map_err(|e| e.to_string())?;
             let el = find_jingle(&el).ok_or("no <jingle xmlns='urn:xmpp:jingle:1'/> element in the input")?;
-            let jingle = Jingle::parse(el).map_err(|e| format!("invalid Jingle: {e}"))?;
+            let mut jingle = Jingle::parse(el).map_err(|e| format!("invalid Jingle: {e}"))?;
+            // What the gateway gives browsers: content names they refuse as a=mid get short ones.
+            let renamed = switchboard_jingle::convert::browser_mids(&mut jingle);
             let converted =
                 jingle_to_sdp(&jingle, Role::of_action(jingle.action)).map_err(|e| e.to_string())?;
-            Ok((converted.value, converted.losses))
+            let mut notes = converted.losses;
+            for (name, mid) in renamed {
+                notes.push(format!("content {name:?} is a=mid:{mid} (browsers take at most 16 characters)"));
+            }
+            Ok((converted.value, notes))
         }
         other => Err(format!("cannot convert to {other:?}: expected jingle or sdp")),
     }

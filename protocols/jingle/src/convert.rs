@@ -1423,6 +1423,51 @@ fn push_parameters(out: &mut String, params: &[Parameter], sep: &str) {
     }
 }
 
+/// The longest `a=mid` browsers take (Chromium refuses 17 characters and more).
+pub const MAX_BROWSER_MID: usize = 16;
+
+/// Gives contents whose names browsers refuse as `a=mid` (XEP-0166 sets no length limit; the
+/// XEP-0176 and XEP-0343 examples use long ones) short names that no other content has, in the
+/// contents and the BUNDLE groups: returns (original name, mid) for each renamed one.
+pub fn browser_mids(j: &mut Jingle) -> Vec<(String, String)> {
+    let usable =
+        |n: &str| !n.is_empty() && n.len() <= MAX_BROWSER_MID && n.bytes().all(|b| b.is_ascii_graphic());
+    let mut renamed = Vec::new();
+    for i in 0..j.contents.len() {
+        if usable(&j.contents[i].name) {
+            continue;
+        }
+        let taken = |m: &str, j: &Jingle, renamed: &[(String, String)]| {
+            j.contents.iter().any(|c| c.name == m) || renamed.iter().any(|(_, r)| r == m)
+        };
+        let mut mid = i.to_string();
+        let mut k = 0;
+        while taken(&mid, j, &renamed) {
+            k += 1;
+            mid = format!("m{i}-{k}");
+        }
+        renamed.push((j.contents[i].name.clone(), mid));
+    }
+    rename_contents(j, renamed.iter().map(|(name, mid)| (name.as_str(), mid.as_str())));
+    renamed
+}
+
+/// Renames contents (and their BUNDLE group entries) from the first name of each pair to the second.
+pub fn rename_contents<'a>(j: &mut Jingle, pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) {
+    for c in &mut j.contents {
+        if let Some((_, to)) = pairs.clone().find(|(from, _)| *from == c.name) {
+            to.clone_into(&mut c.name);
+        }
+    }
+    for g in &mut j.groups {
+        for n in &mut g.contents {
+            if let Some((_, to)) = pairs.clone().find(|(from, _)| *from == n.as_str()) {
+                to.clone_into(n);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,8 @@ pub(crate) struct Call {
     creds: Vec<(String, Option<String>, Option<String>)>,
     /// The peer's contents with `<rtcp-mux/>`: their RTCP candidates are not passed on.
     muxed: Vec<String>,
+    /// Content names the browser knows under another `mid` (longer than browsers take): (name, mid).
+    mids: Vec<(String, String)>,
     ringing_sent: bool,
 }
 
@@ -259,6 +261,7 @@ impl Component {
                 ring_deadline: Some(now + self.config.ring_timeout),
                 pending: Vec::new(),
                 muxed: Vec::new(),
+                mids: Vec::new(),
                 ringing_sent: false,
             },
         );
@@ -297,6 +300,7 @@ impl Component {
         }
         let Some(c) = self.calls.get_mut(&call) else { return Err(CallError::UnknownCall) };
         let mut j = converted.value;
+        convert::rename_contents(&mut j, c.mids.iter().map(|(name, mid)| (mid.as_str(), name.as_str())));
         j.action = Action::SessionAccept;
         j.sid.clone_from(&c.sid);
         j.initiator = Some(c.initiator.clone());
@@ -442,6 +446,7 @@ impl Component {
 
     fn send_candidate(&mut self, call: CallId, mid: &str, candidate: Option<&str>) {
         let Some(c) = self.calls.get(&call) else { return };
+        let mid = c.mids.iter().find(|(_, m)| m == mid).map_or(mid, |(name, _)| name.as_str());
         if mid.is_empty() && candidate.is_none() {
             // The browser's end of candidates names no section: it ends every content's.
             let mut j = Jingle::new(Action::TransportInfo, &c.sid);
@@ -642,13 +647,15 @@ impl Component {
             }
             Action::TransportInfo => {
                 self.ack(iq);
-                let muxed = self.calls.get(&call).map(|c| c.muxed.clone()).unwrap_or_default();
+                let (muxed, mids) =
+                    self.calls.get(&call).map(|c| (c.muxed.clone(), c.mids.clone())).unwrap_or_default();
                 for t in convert::candidates_of(&j) {
                     if muxed.contains(&t.mid) && is_rtcp(&t.candidate) {
                         continue;
                     }
                     let candidate = (!t.candidate.is_empty()).then_some(t.candidate);
-                    self.events.push_back(Event::Candidate { call, mid: t.mid, candidate });
+                    let mid = mids.iter().find(|(name, _)| *name == t.mid).map_or(t.mid, |(_, m)| m.clone());
+                    self.events.push_back(Event::Candidate { call, mid, candidate });
                 }
             }
             other => {
@@ -677,7 +684,7 @@ impl Component {
         true
     }
 
-    fn on_initiate(&mut self, iq: &Element, j: Jingle, from: &str, to: &str, now: Instant) {
+    fn on_initiate(&mut self, iq: &Element, mut j: Jingle, from: &str, to: &str, now: Instant) {
         let name = Jid::parse(to).and_then(|t| t.local).map(str::to_owned);
         let Some(name) = name.filter(|n| self.names.contains(n)) else {
             self.reply_error(iq, IqError::ServiceUnavailable, Some("nobody takes calls at this address"));
@@ -699,6 +706,8 @@ impl Component {
         };
         let proposed = self.proposals.remove(&(j.sid.clone(), jid::bare(from).to_owned())).is_some();
         self.ack(iq);
+        let muxed = muxed_of(&j);
+        let mids = convert::browser_mids(&mut j);
         let sdp = match to_sdp(&j, Role::Initiator) {
             Ok(converted) => {
                 for loss in &converted.losses {
@@ -731,7 +740,8 @@ impl Component {
                 ring_deadline: Some(now + self.config.ring_timeout),
                 pending: Vec::new(),
                 creds: Vec::new(),
-                muxed: muxed_of(&j),
+                muxed,
+                mids,
                 ringing_sent: false,
             },
         );

@@ -1246,3 +1246,46 @@ fn nameless_fmtp_is_written_the_way_the_peer_writes_it() {
     let p = red_parameter(&sent_el(&mut c)[0]);
     assert_eq!((p.attr("name"), p.attr("value")), (Some("111/111"), None));
 }
+
+#[test]
+fn long_content_names_reach_the_browser_as_short_mids_and_come_back() {
+    const LONG: &str = "this-is-the-audio-content";
+    let (mut c, now) = up();
+    let offer = jingle(
+        "session-initiate",
+        "long1",
+        &format!(
+            "<content creator='initiator' name='{LONG}'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'>\
+             <payload-type id='111' name='opus' clockrate='48000' channels='2'/><rtcp-mux/></description>\
+             <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='8hhy' pwd='asd88fgpdd777uzjYhagZg'>\
+             <fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AB:CD</fingerprint>\
+             </transport></content>"
+        ),
+    );
+    feed(&mut c, &iq_set("i1", BOB, ALICE, &offer), now);
+    sent(&mut c);
+    let ev = events(&mut c);
+    let [Event::Incoming { call, sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    let call = *call;
+    assert!(sdp.contains("a=mid:0\r\n") && !sdp.contains(LONG), "{sdp}");
+    // The peer's candidates arrive under the browser's mid.
+    feed(&mut c, &iq_set("t1", BOB, ALICE, &transport_info_xml("long1", LONG)), now);
+    sent(&mut c);
+    let ev = events(&mut c);
+    assert!(matches!(&ev[..], [Event::Candidate { mid, .. }] if mid == "0"), "{ev:?}");
+    // The browser's answer and candidates go back under the content's own name.
+    let answer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+                  c=IN IP4 0.0.0.0\r\na=ice-ufrag:wxyz\r\na=ice-pwd:bbbbbbbbbbbbbbbbbbbbbbbb\r\n\
+                  a=fingerprint:sha-256 EF:01\r\na=setup:active\r\na=mid:0\r\na=rtcp-mux\r\n\
+                  a=rtpmap:111 opus/48000/2\r\n";
+    c.answer(call, answer, now).unwrap();
+    let out = sent_el(&mut c);
+    let accept = jingle_of(&out[0]);
+    assert_eq!(accept.attr("action"), Some("session-accept"));
+    assert_eq!(accept.child("content", "urn:xmpp:jingle:1").unwrap().attr("name"), Some(LONG));
+    c.candidate(call, "0", Some(CANDIDATE), now);
+    let out = sent_el(&mut c);
+    let info = jingle_of(&out[0]);
+    assert_eq!(info.attr("action"), Some("transport-info"));
+    assert_eq!(info.child("content", "urn:xmpp:jingle:1").unwrap().attr("name"), Some(LONG));
+}
