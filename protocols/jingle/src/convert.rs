@@ -29,6 +29,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
+use compact_str::{CompactString, ToCompactString};
 use switchboard_sdp::{Attribute, Candidate as SdpCandidate, Direction, Line, SessionDescription};
 
 use crate::datachannel::Sctp;
@@ -154,7 +155,7 @@ pub fn sdp_to_jingle(sdp: &str, role: Role) -> Result<Converted<Jingle>, Convert
     }
 
     let names = content_names(&desc);
-    let mut stream_ids: Vec<String> = Vec::new();
+    let mut stream_ids: Vec<CompactString> = Vec::new();
     for (index, media) in desc.media.iter().enumerate() {
         let name = &names[index];
         let rejected = media.line.port == 0 && !media.attributes().any(|a| a.name() == "bundle-only");
@@ -194,7 +195,7 @@ pub fn sdp_to_jingle(sdp: &str, role: Role) -> Result<Converted<Jingle>, Convert
         );
     }
     if let Some(line) = msid_semantic {
-        let regenerated = msid_semantic_line(stream_ids.iter().map(String::as_str));
+        let regenerated = msid_semantic_line(stream_ids.iter().map(CompactString::as_str));
         if line != regenerated {
             losses.push(format!("{line}: written back as {regenerated} (from the msid of the streams)"));
         }
@@ -399,7 +400,7 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
             let a = match line {
                 Line::Attribute(a) => a,
                 Line::Bandwidth(b) => {
-                    d.bandwidth.push(rtp::Bandwidth { kind: b.kind.to_string(), value: b.value });
+                    d.bandwidth.push(rtp::Bandwidth { kind: b.kind.to_compact_string(), value: b.value });
                     continue;
                 }
                 Line::Connection(_) => continue,
@@ -419,7 +420,7 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
                 Attribute::Rtpmap(r) => match pt_of(r.payload) {
                     Some(i) => {
                         let pt = &mut d.payload_types[i];
-                        pt.name = Some(r.encoding.to_string());
+                        pt.name = Some(r.encoding.to_compact_string());
                         pt.clockrate = Some(r.clock_rate);
                         pt.channels = r.channels;
                     }
@@ -465,15 +466,15 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
                 Attribute::Rtcp(_) => {}
                 Attribute::Extmap(e) => d.hdrexts.push(HdrExt {
                     id: e.id.into(),
-                    uri: e.uri.to_string(),
+                    uri: crate::hdrext::uri_str(&e.uri),
                     senders: e.direction.map(|dir| senders_of(dir, self.role)),
                     parameters: e.attributes.iter().map(|a| Parameter::new("", a)).collect(),
                 }),
                 Attribute::ExtmapAllowMixed => d.extmap_allow_mixed = true,
                 Attribute::Ssrc(s) => {
                     let param = SourceParameter {
-                        name: s.attribute.to_string(),
-                        value: s.value.as_deref().map(str::to_owned),
+                        name: s.attribute.to_compact_string(),
+                        value: s.value.as_deref().map(CompactString::from),
                     };
                     match d.sources.iter_mut().rev().find(|src| src.ssrc == s.id) {
                         Some(src) => src.parameters.push(param),
@@ -486,10 +487,10 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
                 }
                 Attribute::SsrcGroup(g) => d
                     .ssrc_groups
-                    .push(SsrcGroup { semantics: g.semantics.to_string(), ssrcs: g.ssrcs.clone() }),
+                    .push(SsrcGroup { semantics: g.semantics.to_compact_string(), ssrcs: g.ssrcs.clone() }),
                 Attribute::Msid(m) => d.streams.push(rtp::Stream {
-                    id: m.stream.to_string(),
-                    track: m.track.as_deref().map(str::to_owned),
+                    id: m.stream.to_compact_string(),
+                    track: m.track.as_deref().map(CompactString::from),
                 }),
                 Attribute::Crypto(c) => {
                     d.encryption.get_or_insert_with(Encryption::default).cryptos.push(Crypto {
@@ -507,7 +508,7 @@ impl<'c, 's, 'a> SectionConverter<'c, 's, 'a> {
                 && let Some((name, clock, channels)) = static_payload(pt.id)
             {
                 // RFC 3551 static types need no a=rtpmap in SDP; Jingle clients want a name.
-                pt.name = Some(name.to_owned());
+                pt.name = Some(name.into());
                 pt.clockrate = Some(clock);
                 pt.channels = channels;
             }
@@ -650,18 +651,18 @@ fn candidate_from_sdp(c: &SdpCandidate<'_>) -> ice_udp::Candidate {
     }
     ice_udp::Candidate {
         component: c.component,
-        foundation: c.foundation.to_string(),
+        foundation: c.foundation.to_compact_string(),
         generation: c.generation,
-        id: Some(candidate_id(c)),
-        ip: c.address.to_string(),
+        id: Some(candidate_id(c).into()),
+        ip: c.address.to_compact_string(),
         network: c.network_id,
         port: c.port,
         priority: c.priority.into(),
-        protocol: c.transport.to_string(),
-        rel_addr: c.related_address.as_ref().map(ToString::to_string),
+        protocol: c.transport.to_compact_string(),
+        rel_addr: c.related_address.as_ref().map(ToCompactString::to_compact_string),
         rel_port: c.related_port,
-        kind: Some(c.kind.as_str().to_owned()),
-        tcptype: c.tcp_type.map(|t| t.as_str().to_owned()),
+        kind: Some(c.kind.as_str().into()),
+        tcptype: c.tcp_type.map(|t| CompactString::from(t.as_str())),
         attrs,
     }
 }

@@ -11,6 +11,7 @@ use crate::ns;
 use crate::parse;
 use crate::sink::{self, Sink};
 use crate::xml::Element;
+use compact_str::CompactString;
 
 /// The DTLS role (`setup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,7 +78,7 @@ impl fmt::Display for Setup {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fingerprint {
     /// Hash function: `sha-256`, `sha-1` ...
-    pub hash: String,
+    pub hash: CompactString,
     /// The DTLS role.
     pub setup: Option<Setup>,
     /// Colon-separated hex bytes.
@@ -89,7 +90,7 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// A fingerprint.
     pub fn new(hash: &str, value: &str, setup: Option<Setup>) -> Self {
-        Fingerprint { hash: hash.to_owned(), setup, value: value.to_owned(), attrs: Vec::new() }
+        Fingerprint { hash: hash.into(), setup, value: value.to_owned(), attrs: Vec::new() }
     }
 
     /// Parses `<fingerprint/>`.
@@ -107,7 +108,7 @@ impl Fingerprint {
             return Err(JingleError::BadText { element: "fingerprint", value });
         }
         Ok(Fingerprint {
-            hash: parse::req(el, "fingerprint", "hash")?.to_owned(),
+            hash: parse::req(el, "fingerprint", "hash")?.into(),
             setup,
             value,
             attrs: parse::others(el, &["hash", "setup"]),

@@ -20,6 +20,7 @@ use crate::ns;
 use crate::parse;
 use crate::sink::{self, Sink};
 use crate::xml::Element;
+use compact_str::CompactString;
 
 /// An ICE-UDP `<transport/>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,13 +51,13 @@ pub struct Candidate {
     /// Component: 1 RTP, 2 RTCP.
     pub component: u16,
     /// Foundation.
-    pub foundation: String,
+    pub foundation: CompactString,
     /// ICE generation.
     pub generation: Option<u32>,
     /// Candidate id (unique in the session).
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     /// Address: IP, mDNS `.local` name or FQDN.
-    pub ip: String,
+    pub ip: CompactString,
     /// Network interface index.
     pub network: Option<u32>,
     /// Port.
@@ -64,15 +65,15 @@ pub struct Candidate {
     /// Priority (some peers send values above 2^32; SDP cannot carry those).
     pub priority: u64,
     /// `protocol`: `udp` (or `tcp`).
-    pub protocol: String,
+    pub protocol: CompactString,
     /// Related address.
-    pub rel_addr: Option<String>,
+    pub rel_addr: Option<CompactString>,
     /// Related port.
     pub rel_port: Option<u16>,
     /// `type`: `host`, `srflx`, `prflx`, `relay`.
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// RFC 6544 `tcptype` (an extension attribute).
-    pub tcptype: Option<String>,
+    pub tcptype: Option<CompactString>,
     /// Other attributes (extension pairs such as `network-cost`), kept.
     pub attrs: Vec<(String, String)>,
 }
@@ -83,7 +84,7 @@ pub struct RemoteCandidate {
     /// Component.
     pub component: u16,
     /// Address.
-    pub ip: String,
+    pub ip: CompactString,
     /// Port.
     pub port: u16,
 }
@@ -129,7 +130,7 @@ impl Transport {
                 (ns::ICE_UDP, "remote-candidate") => {
                     t.remote_candidate = Some(RemoteCandidate {
                         component: parse::req_num(child, "remote-candidate", "component")?,
-                        ip: parse::req(child, "remote-candidate", "ip")?.to_owned(),
+                        ip: parse::req(child, "remote-candidate", "ip")?.into(),
                         port: parse::req_num(child, "remote-candidate", "port")?,
                     })
                 }
@@ -199,14 +200,14 @@ impl Candidate {
         const E: &str = "candidate";
         Ok(Candidate {
             component: parse::req_num(el, E, "component")?,
-            foundation: parse::req(el, E, "foundation")?.to_owned(),
+            foundation: parse::req(el, E, "foundation")?.into(),
             generation: parse::num(el, E, "generation")?,
             id: parse::opt(el, "id"),
-            ip: parse::req(el, E, "ip")?.to_owned(),
+            ip: parse::req(el, E, "ip")?.into(),
             network: parse::num(el, E, "network")?,
             port: parse::req_num(el, E, "port")?,
             priority: parse::req_num(el, E, "priority")?,
-            protocol: parse::req(el, E, "protocol")?.to_owned(),
+            protocol: parse::req(el, E, "protocol")?.into(),
             rel_addr: parse::opt(el, "rel-addr"),
             rel_port: parse::num(el, E, "rel-port")?,
             kind: parse::opt(el, "type"),

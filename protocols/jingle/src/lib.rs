@@ -19,6 +19,10 @@
 
 #![warn(missing_docs)]
 
+/// The string type of the model's short fields (names, parameters, candidate
+/// fields): up to 24 bytes are stored inline, without allocating.
+pub use compact_str::CompactString;
+
 pub mod component;
 pub mod convert;
 pub mod datachannel;

@@ -47,9 +47,9 @@ pub(crate) fn parse_num<T: FromStr>(
     v.parse().map_err(|_| JingleError::BadAttribute { element, attribute: attr, value: v.to_owned() })
 }
 
-/// An optional attribute, owned.
-pub(crate) fn opt<'d>(el: impl XmlNode<'d>, attr: &str) -> Option<String> {
-    el.attr(attr).map(str::to_owned)
+/// An optional attribute, owned (as a `String` or a `CompactString`).
+pub(crate) fn opt<'d, T: From<&'d str>>(el: impl XmlNode<'d>, attr: &str) -> Option<T> {
+    el.attr(attr).map(T::from)
 }
 
 /// Attributes other than `known`, in order.

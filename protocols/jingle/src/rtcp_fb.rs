@@ -9,20 +9,21 @@ use crate::ns;
 use crate::parse;
 use crate::sink::Sink;
 use crate::xml::Element;
+use compact_str::CompactString;
 
 /// `<rtcp-fb/>`: one `a=rtcp-fb` line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RtcpFb {
     /// `type`: `nack`, `ccm`, `goog-remb`, `transport-cc` ...
-    pub kind: String,
+    pub kind: CompactString,
     /// `subtype`: `pli`, `fir` ...
-    pub subtype: Option<String>,
+    pub subtype: Option<CompactString>,
 }
 
 impl RtcpFb {
     /// Feedback of `kind` with an optional subtype.
     pub fn new(kind: &str, subtype: Option<&str>) -> Self {
-        RtcpFb { kind: kind.to_owned(), subtype: subtype.map(str::to_owned) }
+        RtcpFb { kind: kind.into(), subtype: subtype.map(CompactString::from) }
     }
 
     /// Parses `<rtcp-fb/>`.
@@ -31,7 +32,7 @@ impl RtcpFb {
     }
 
     pub(crate) fn parse_node<'d, N: XmlNode<'d>>(el: N) -> Result<RtcpFb, JingleError> {
-        Ok(RtcpFb { kind: parse::req(el, "rtcp-fb", "type")?.to_owned(), subtype: parse::opt(el, "subtype") })
+        Ok(RtcpFb { kind: parse::req(el, "rtcp-fb", "type")?.into(), subtype: parse::opt(el, "subtype") })
     }
 
     pub(crate) fn write<S: Sink>(&self, s: &mut S) {

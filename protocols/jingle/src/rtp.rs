@@ -17,12 +17,13 @@ use crate::rtcp_fb::{RtcpFb, TrrInt};
 use crate::sink::{self, Sink};
 use crate::ssma::{Source, SsrcGroup};
 use crate::xml::Element;
+use compact_str::CompactString;
 
 /// An RTP `<description/>` (XEP-0167 §4).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Description {
     /// `media`: `audio`, `video`, ...
-    pub media: String,
+    pub media: CompactString,
     /// `ssrc` of the sender's main stream (XEP-0167 §4; XEP-0339 sources are the full form).
     pub ssrc: Option<u32>,
     /// Description-level `ptime` (lib-jitsi-meet writes it here; XEP-0167 puts it on payload types).
@@ -65,7 +66,7 @@ pub struct PayloadType {
     /// RTP payload type, 0..=127.
     pub id: u8,
     /// Encoding name.
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Clock rate in Hz.
     pub clockrate: Option<u32>,
     /// Channels (absent means 1).
@@ -95,15 +96,15 @@ pub struct PayloadType {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Parameter {
     /// The name (empty for a value without a name).
-    pub name: String,
+    pub name: CompactString,
     /// The value.
-    pub value: String,
+    pub value: CompactString,
 }
 
 impl Parameter {
     /// A named parameter.
     pub fn new(name: &str, value: &str) -> Self {
-        Parameter { name: name.to_owned(), value: value.to_owned() }
+        Parameter { name: name.into(), value: value.into() }
     }
 
     pub(crate) fn parse<'d>(el: impl XmlNode<'d>) -> Parameter {
@@ -127,7 +128,7 @@ impl Parameter {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bandwidth {
     /// `type`: `AS`, `TIAS`, `CT` ...
-    pub kind: String,
+    pub kind: CompactString,
     /// The value in the type's unit.
     pub value: u64,
 }
@@ -160,15 +161,15 @@ pub struct Crypto {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stream {
     /// MediaStream id.
-    pub id: String,
+    pub id: CompactString,
     /// Track id.
-    pub track: Option<String>,
+    pub track: Option<CompactString>,
 }
 
 impl Description {
     /// A description for `media` with nothing in it.
     pub fn new(media: &str) -> Self {
-        Description { media: media.to_owned(), ..Description::default() }
+        Description { media: media.into(), ..Description::default() }
     }
 
     /// Parses an RTP `<description/>`.
@@ -178,7 +179,7 @@ impl Description {
 
     pub(crate) fn parse_node<'d, N: XmlNode<'d>>(el: N) -> Result<Description, JingleError> {
         let mut d = Description {
-            media: parse::req(el, "description", "media")?.to_owned(),
+            media: parse::req(el, "description", "media")?.into(),
             ssrc: parse::num(el, "description", "ssrc")?,
             ptime: parse::opt(el, "ptime"),
             maxptime: parse::opt(el, "maxptime"),
@@ -204,7 +205,7 @@ impl Description {
                 (ns::RTP, "rtcp-mux") => d.rtcp_mux = true,
                 (ns::RTP, "rtcp-reduced-size") => d.rtcp_rsize = true,
                 (ns::RTP, "bandwidth") => d.bandwidth.push(Bandwidth {
-                    kind: parse::req(child, "bandwidth", "type")?.to_owned(),
+                    kind: parse::req(child, "bandwidth", "type")?.into(),
                     value: {
                         let t = child.text();
                         parse::parse_num(t.trim(), "bandwidth", "text").map_err(|_| JingleError::BadText {
@@ -223,7 +224,7 @@ impl Description {
                 (ns::SSMA, "source") => d.sources.push(Source::parse_node(child)?),
                 (ns::SSMA, "ssrc-group") => d.ssrc_groups.push(SsrcGroup::parse_node(child)?),
                 (ns::MSID, "stream") => d.streams.push(Stream {
-                    id: parse::req(child, "stream", "id")?.to_owned(),
+                    id: parse::req(child, "stream", "id")?.into(),
                     track: parse::opt(child, "track"),
                 }),
                 _ => d.extra.push(child.to_element()),
@@ -303,7 +304,7 @@ impl PayloadType {
     pub fn new(id: u8, name: &str, clockrate: u32, channels: Option<u16>) -> Self {
         PayloadType {
             id,
-            name: Some(name.to_owned()),
+            name: Some(name.into()),
             clockrate: Some(clockrate),
             channels,
             ..PayloadType::default()

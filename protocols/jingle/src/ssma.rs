@@ -9,6 +9,7 @@ use crate::ns;
 use crate::parse;
 use crate::sink::{self, Sink};
 use crate::xml::Element;
+use compact_str::CompactString;
 
 /// A `<source/>`: the `a=ssrc` lines of one SSRC.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,16 +28,16 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourceParameter {
     /// Attribute name.
-    pub name: String,
+    pub name: CompactString,
     /// Value, if any.
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
 }
 
 /// A `<ssrc-group/>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SsrcGroup {
     /// `semantics`: `FID`, `SIM` ...
-    pub semantics: String,
+    pub semantics: CompactString,
     /// The SSRCs, in order.
     pub ssrcs: Vec<u32>,
 }
@@ -66,7 +67,7 @@ impl Source {
         for child in el.elements() {
             if child.name() == "parameter" {
                 s.parameters.push(SourceParameter {
-                    name: parse::req(child, "parameter", "name")?.to_owned(),
+                    name: parse::req(child, "parameter", "name")?.into(),
                     value: parse::opt(child, "value"),
                 });
             } else {
@@ -108,7 +109,7 @@ impl SsrcGroup {
 
     pub(crate) fn parse_node<'d, N: XmlNode<'d>>(el: N) -> Result<SsrcGroup, JingleError> {
         Ok(SsrcGroup {
-            semantics: parse::req(el, "ssrc-group", "semantics")?.to_owned(),
+            semantics: parse::req(el, "ssrc-group", "semantics")?.into(),
             ssrcs: el
                 .elements()
                 .filter(|c| c.name() == "source")

@@ -242,7 +242,8 @@ impl Component {
         offer.sid.clone_from(&sid);
         offer.initiator = Some(local.clone());
         offer.responder = None;
-        let media: Vec<String> = offer.contents.iter().filter_map(|c| Some(c.rtp()?.media.clone())).collect();
+        let media: Vec<String> =
+            offer.contents.iter().filter_map(|c| Some(c.rtp()?.media.to_string())).collect();
         let direct = target.resource.is_some();
         let id = CallId(self.next_call);
         self.next_call += 1;

@@ -204,9 +204,9 @@ pub fn normalize(j: &Jingle, role: Role, losses: &[String]) -> Jingle {
         });
         for cand in &mut t.candidates {
             cand.id = None;
-            cand.kind.get_or_insert_with(|| "host".to_owned());
+            cand.kind.get_or_insert_with(|| "host".into());
             if let Ok(ip) = cand.ip.parse::<std::net::IpAddr>() {
-                cand.ip = ip.to_string();
+                cand.ip = ip.to_string().into();
             }
         }
         if t.remote_candidate.take().is_some() {
@@ -277,7 +277,7 @@ fn normalize_rtp(d: &mut rtp::Description, reported: &impl Fn(&str)) {
         if pt.name.is_none()
             && let Some(name) = static_name(pt.id)
         {
-            pt.name = Some(name.to_owned());
+            pt.name = Some(name.into());
         }
         for e in pt.extra.drain(..) {
             reported(&e.name);
