@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// Messages a connection may send in a burst [default: 200].
     #[arg(long, env = "SWITCHBOARD_RATE_BURST")]
     pub rate_burst: Option<u32>,
+    /// Relay no host candidates on private, loopback, link-local, CGNAT or ULA
+    /// addresses, nor mDNS `.local` ones, to the other party (the WebRTC IP leak);
+    /// srflx and relay candidates stay [default: off].
+    #[arg(long, env = "SWITCHBOARD_HIDE_HOST_CANDIDATES", value_parser = clap::builder::BoolishValueParser::new())]
+    pub hide_host_candidates: bool,
     /// Seconds between server pings [default: 10].
     #[arg(long, env = "SWITCHBOARD_PING_INTERVAL_SECS")]
     pub ping_interval_secs: Option<u64>,
@@ -207,6 +212,7 @@ impl ServeArgs {
             max_room_peers: self.max_room_peers,
             rate_burst: self.rate_burst,
             rate_per_second: self.rate_per_second,
+            hide_host_candidates: self.hide_host_candidates.then_some(true),
             ping_interval_secs: self.ping_interval_secs,
             idle_timeout_secs: self.idle_timeout_secs,
             log_format: self.log_format.clone(),
@@ -246,5 +252,26 @@ impl ServeArgs {
                     secret: self.xmpp_secret.clone(),
                 }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    fn serve(args: &[&str]) -> crate::config::Config {
+        let cli = Cli::try_parse_from([&["switchboard", "serve"], args].concat()).unwrap();
+        let Command::Serve(serve) = cli.command else { panic!("serve") };
+        serve.to_config().unwrap()
+    }
+
+    #[test]
+    fn hide_host_candidates_flag_reaches_the_hub() {
+        assert!(serve(&["--hide-host-candidates"]).hub.hide_host_candidates);
+        if std::env::var_os("SWITCHBOARD_HIDE_HOST_CANDIDATES").is_none() {
+            assert!(!serve(&[]).hub.hide_host_candidates);
+        }
     }
 }

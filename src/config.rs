@@ -164,6 +164,9 @@ pub struct FileConfig {
     pub rate_burst: Option<u32>,
     /// `rate_per_second = 100`.
     pub rate_per_second: Option<u32>,
+    /// `hide_host_candidates = true`: relay no private-address or mDNS host
+    /// candidates to the other party (see `PROTOCOL.md`).
+    pub hide_host_candidates: Option<bool>,
     /// `ping_interval_secs = 10`.
     pub ping_interval_secs: Option<u64>,
     /// `idle_timeout_secs = 30`.
@@ -365,6 +368,9 @@ impl FileConfig {
         if let Some(v) = self.rate_per_second {
             config.hub.rate_per_second = v;
         }
+        if let Some(v) = self.hide_host_candidates {
+            config.hub.hide_host_candidates = v;
+        }
         if let Some(v) = self.ping_interval_secs {
             config.ping_interval = Duration::from_secs(v.max(1));
         }
@@ -485,6 +491,21 @@ mod tests {
         let mut config = Config::default();
         flat.apply(&mut config).unwrap();
         assert_eq!((config.sip, config.sip_users.len()), (None, 1));
+    }
+
+    #[test]
+    fn hide_host_candidates_is_off_unless_set() {
+        assert!(!Config::default().hub.hide_host_candidates);
+        let file: FileConfig = toml::from_str("hide_host_candidates = true\n").unwrap();
+        let mut config = Config::default();
+        file.apply(&mut config).unwrap();
+        assert!(config.hub.hide_host_candidates);
+        // A source that does not mention it leaves it as it was.
+        FileConfig::default().apply(&mut config).unwrap();
+        assert!(config.hub.hide_host_candidates);
+        let off: FileConfig = toml::from_str("hide_host_candidates = false\n").unwrap();
+        off.apply(&mut config).unwrap();
+        assert!(!config.hub.hide_host_candidates);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) struct Gather {
     pub deadline: Instant,
 }
 
-fn type_rank(t: &CandidateType<'_>) -> u8 {
+pub(crate) fn type_rank(t: &CandidateType<'_>) -> u8 {
     match t {
         CandidateType::Relay => 3,
         CandidateType::Srflx => 2,

@@ -1,5 +1,6 @@
 //! The signaling hub: peers, names, rooms and call sessions.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -47,6 +48,13 @@ pub struct HubConfig {
     /// How long a browser's candidates are collected for a leg that does not
     /// trickle, when its end-of-candidates does not come first.
     pub gather_timeout: Duration,
+    /// Drop host candidates on private, loopback, link-local, CGNAT and ULA
+    /// addresses and mDNS `.local` host candidates from everything relayed
+    /// to another party (trickled candidates and the candidates inside
+    /// offers and answers), keeping srflx, relay, prflx and public host
+    /// candidates; defaults that named a dropped candidate are rewritten
+    /// (`--hide-host-candidates`, see `PROTOCOL.md`).
+    pub hide_host_candidates: bool,
 }
 
 impl Default for HubConfig {
@@ -57,6 +65,7 @@ impl Default for HubConfig {
             rate_burst: 200,
             rate_per_second: 100,
             gather_timeout: Duration::from_secs(2),
+            hide_host_candidates: false,
         }
     }
 }
@@ -348,6 +357,21 @@ impl Hub {
 
     pub(crate) fn stats_relayed(&mut self) {
         self.stats.messages_relayed += 1;
+    }
+
+    /// `sdp` as it may go to another party: with `hide_host_candidates`,
+    /// without its local host candidates ([`crate::privacy::filter_sdp`]).
+    pub(crate) fn outgoing_sdp<'s>(&self, sdp: &'s str) -> Cow<'s, str> {
+        if self.config.hide_host_candidates { crate::privacy::filter_sdp(sdp) } else { Cow::Borrowed(sdp) }
+    }
+
+    /// A trickled candidate as it may go to another party: `None` when hidden.
+    pub(crate) fn outgoing_candidate<'s>(&self, candidate: &'s str) -> Option<Cow<'s, str>> {
+        if self.config.hide_host_candidates {
+            crate::privacy::filter_candidate(candidate)
+        } else {
+            Some(Cow::Borrowed(candidate))
+        }
     }
 
     /// The next thing to send, if any.
@@ -661,7 +685,13 @@ impl Hub {
         let sender = &self.peers[&from];
         let (id, name) = (sender.id.clone(), sender.name.clone());
         self.stats.messages_relayed += 1;
-        let relayed = Relayed { from_name: name.as_deref(), sdp, candidate, ..Relayed::new(kind, &id, sid) };
+        let sdp = sdp.map(|s| self.outgoing_sdp(s));
+        let relayed = Relayed {
+            from_name: name.as_deref(),
+            sdp: sdp.as_deref(),
+            candidate,
+            ..Relayed::new(kind, &id, sid)
+        };
         self.send(to, &relayed);
     }
 
@@ -763,8 +793,20 @@ impl Hub {
                 .map_err(|e| Refusal(ErrorCode::InvalidCandidate, format!("candidate: {e}")))?;
             parsed = Some(init);
         }
+        let mut candidate = Cow::Borrowed(candidate);
+        if let Some(init) = parsed.as_mut() {
+            // With `hide_host_candidates`, a hidden candidate is simply not relayed (no error),
+            // and a kept one may have its related address masked.
+            let Some(text) = self.outgoing_candidate(&init.candidate) else { return Ok(()) };
+            if let Cow::Owned(text) = text {
+                let mut value = candidate.into_owned();
+                value["candidate"] = Value::String(text.clone());
+                candidate = Cow::Owned(value);
+                init.candidate = text;
+            }
+        }
         match other {
-            Party::Peer(to) => self.relay(from, to, "candidate", sid, None, Some(candidate)),
+            Party::Peer(to) => self.relay(from, to, "candidate", sid, None, Some(&candidate)),
             Party::Leg(_) => self.leg_candidate(sid, parsed),
         }
         Ok(())
@@ -861,5 +903,82 @@ mod tests {
             HubStats { messages_received: 7, messages_relayed: 2, ..HubStats::default() }
         );
         assert!(hub.names.is_empty() && hub.rooms.is_empty() && hub.sessions.is_empty());
+    }
+
+    const HOST: &str = "candidate:1 1 udp 2122260223 192.168.1.5 50000 typ host generation 0";
+    const SRFLX: &str =
+        "candidate:2 1 udp 1686052607 192.0.2.7 50001 typ srflx raddr 192.168.1.5 rport 50000";
+    const SRFLX_MASKED: &str = "candidate:2 1 udp 1686052607 192.0.2.7 50001 typ srflx raddr 0.0.0.0 rport 0";
+
+    fn hiding_hub() -> (Hub, Instant) {
+        let mut hub = Hub::new(HubConfig { hide_host_candidates: true, ..HubConfig::default() });
+        let now = Instant::now();
+        for id in 1..=2 {
+            hub.connect(PeerId(id), now, &[], Permissions::all());
+        }
+        drain(&mut hub);
+        (hub, now)
+    }
+
+    #[test]
+    fn hidden_host_candidates_are_not_relayed_between_browsers() {
+        let (mut hub, now) = hiding_hub();
+        let offer = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 192.168.1.5\r\na=mid:0\r\na={HOST}\r\na={SRFLX}\r\nm=video 50002 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 192.0.2.9\r\na=mid:1\r\na=candidate:3 1 udp 2122260223 192.0.2.9 50002 typ host\r\n"
+        );
+        let msg = json!({"type": "offer", "to": "0000000000000002", "session": "s", "sdp": offer});
+        hub.handle_text(PeerId(1), &msg.to_string(), now);
+        let out = drain(&mut hub);
+        assert_eq!(
+            out[0].1["sdp"],
+            format!(
+                "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50001 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 192.0.2.7\r\na=mid:0\r\na={SRFLX_MASKED}\r\nm=video 50002 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 192.0.2.9\r\na=mid:1\r\na=candidate:3 1 udp 2122260223 192.0.2.9 50002 typ host\r\n"
+            ),
+            "the default moves to the srflx candidate; the public host candidate stays"
+        );
+        let cand = |line: &str| {
+            json!({"type": "candidate", "session": "s", "candidate": {"candidate": line, "sdpMid": "0"}})
+                .to_string()
+        };
+        hub.handle_text(PeerId(1), &cand(HOST), now);
+        hub.handle_text(
+            PeerId(1),
+            &cand("candidate:1 1 udp 2122262783 0a1b2c3d-1111-2222-3333-444455556666.local 50000 typ host"),
+            now,
+        );
+        hub.handle_text(PeerId(1), &cand("candidate:1 1 udp 2122262783 fd12:3456::1 50004 typ host"), now);
+        assert_eq!(drain(&mut hub), [], "dropped quietly: no relay, no error to the sender");
+        hub.handle_text(PeerId(1), &cand(SRFLX), now);
+        let public = "candidate:3 1 udp 2122260223 192.0.2.9 50002 typ host";
+        hub.handle_text(PeerId(1), &cand(public), now);
+        hub.handle_text(
+            PeerId(1),
+            &json!({"type": "candidate", "session": "s", "candidate": null}).to_string(),
+            now,
+        );
+        let out = drain(&mut hub);
+        assert!(out.iter().all(|(to, _)| *to == PeerId(2)));
+        let relayed: Vec<&Value> = out.iter().map(|(_, m)| &m["candidate"]).collect();
+        assert_eq!(
+            relayed,
+            [
+                &json!({"candidate": SRFLX_MASKED, "sdpMid": "0"}),
+                &json!({"candidate": public, "sdpMid": "0"}),
+                &Value::Null
+            ]
+        );
+    }
+
+    #[test]
+    fn without_the_option_host_candidates_are_relayed() {
+        let (mut hub, now) = hub_with(2);
+        let offer = format!("{OFFER}c=IN IP4 192.168.1.5\r\na={HOST}\r\n");
+        let msg = json!({"type": "offer", "to": "0000000000000002", "session": "s", "sdp": offer});
+        hub.handle_text(PeerId(1), &msg.to_string(), now);
+        assert_eq!(drain(&mut hub)[0].1["sdp"], offer);
+        let cand =
+            json!({"type": "candidate", "session": "s", "candidate": {"candidate": HOST, "sdpMid": "0"}});
+        hub.handle_text(PeerId(1), &cand.to_string(), now);
+        assert_eq!(drain(&mut hub)[0].1["candidate"]["candidate"], HOST);
     }
 }

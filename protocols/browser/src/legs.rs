@@ -94,6 +94,7 @@ impl Hub {
             _ => return,
         };
         if session.leg.as_ref().is_some_and(|s| s.trickle) {
+            // `Hub::candidate` has already dropped hidden candidates and masked related addresses.
             let event = LegEvent::Candidate {
                 mid: candidate.as_ref().and_then(|c| c.sdp_mid.clone()),
                 mline_index: candidate.as_ref().and_then(|c| c.sdp_m_line_index),
@@ -113,10 +114,12 @@ impl Hub {
     }
 
     fn flush(&mut self, leg: LegId, sid: &str) {
+        let hide = self.config.hide_host_candidates;
         let Some(session) = self.sessions.get_mut(sid) else { return };
         let Some(side) = session.leg.as_mut() else { return };
         let Some(gather) = side.gather.take() else { return };
         let sdp = if side.trickle { gather.sdp } else { merge(&gather.sdp, &gather.candidates) };
+        let sdp = if hide { crate::privacy::filter_sdp(&sdp).into_owned() } else { sdp };
         let event = match gather.purpose {
             Purpose::Dial { target } => {
                 side.undialled = false;
@@ -199,7 +202,8 @@ impl Hub {
             p.push(sid.clone());
         }
         let kind = if sdp.is_some() { "offer" } else { "offer-request" };
-        let relayed = Relayed { from_name, sdp, ..Relayed::new(kind, from, &sid) };
+        let sdp = sdp.map(|s| self.outgoing_sdp(s));
+        let relayed = Relayed { from_name, sdp: sdp.as_deref(), ..Relayed::new(kind, from, &sid) };
         self.send(peer, &relayed);
         Ok(())
     }
@@ -238,9 +242,10 @@ impl Hub {
                     s.pending = None;
                 }
                 self.stats_relayed();
+                let sdp = self.outgoing_sdp(sdp);
                 self.send(
                     browser,
-                    &Relayed { sdp: Some(sdp), early, from_name, ..Relayed::new("answer", &uri, &sid) },
+                    &Relayed { sdp: Some(&sdp), early, from_name, ..Relayed::new("answer", &uri, &sid) },
                 );
             }
             LegInput::Offer { sdp } => {
@@ -252,15 +257,18 @@ impl Hub {
                     s.pending = Some((Party::Leg(leg), kinds));
                 }
                 self.stats_relayed();
+                let sdp = self.outgoing_sdp(sdp);
                 self.send(
                     browser,
-                    &Relayed { sdp: Some(sdp), from_name, ..Relayed::new("offer", &uri, &sid) },
+                    &Relayed { sdp: Some(&sdp), from_name, ..Relayed::new("offer", &uri, &sid) },
                 );
             }
             LegInput::Candidate { mid, candidate } => {
                 let init = match candidate {
                     Some(c) => {
                         let c = c.strip_prefix("a=").unwrap_or(c);
+                        // A hidden candidate is simply not relayed.
+                        let Some(c) = self.outgoing_candidate(c) else { return Ok(()) };
                         serde_json::json!({"candidate": c, "sdpMid": mid})
                     }
                     None => serde_json::Value::Null,
@@ -477,5 +485,122 @@ mod tests {
             now,
         );
         assert!(matches!(&drain(&mut hub).1[..], [(_, LegEvent::Offer { .. })]));
+    }
+    const HOST: &str = "candidate:1 1 udp 2122260223 10.0.0.5 50000 typ host generation 0";
+    const SRFLX: &str = "candidate:2 1 udp 1686052607 192.0.2.7 50001 typ srflx raddr 10.0.0.5 rport 50000";
+    const SRFLX_MASKED: &str = "candidate:2 1 udp 1686052607 192.0.2.7 50001 typ srflx raddr 0.0.0.0 rport 0";
+
+    fn hiding_hub() -> (Hub, Instant) {
+        let mut hub = Hub::new(HubConfig { hide_host_candidates: true, ..HubConfig::default() });
+        let now = Instant::now();
+        hub.connect(PeerId(1), now, &[], Permissions::all());
+        hub.handle_text(PeerId(1), &json!({"type": "register", "name": "alice"}).to_string(), now);
+        drain(&mut hub);
+        (hub, now)
+    }
+
+    fn candidate(sid: &str, line: Option<&str>) -> String {
+        let c = line.map(|l| json!({"candidate": l, "sdpMid": "0"})).unwrap_or(Value::Null);
+        json!({"type": "candidate", "session": sid, "candidate": c}).to_string()
+    }
+
+    #[test]
+    fn hidden_host_candidates_stay_out_of_a_sip_dial() {
+        let (mut hub, now) = hiding_hub();
+        // The offer already holds a host candidate (and names it as the default); more trickle.
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 10.0.0.5\r\na=mid:0\r\na={HOST}\r\n"
+        );
+        let offer = json!({"type": "offer", "to": "sip:bob@192.0.2.1", "session": "s", "sdp": sdp});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        let mdns = "candidate:3 1 udp 2122262783 0a1b2c3d-1111-2222-3333-444455556666.local 50002 typ host";
+        let relay = "candidate:4 1 udp 41885439 198.51.100.3 3478 typ relay raddr 192.0.2.7 rport 50001";
+        for line in [Some(mdns), Some(SRFLX), Some(relay), None] {
+            hub.handle_text(PeerId(1), &candidate("s", line), now);
+        }
+        let (sends, legs) = drain(&mut hub);
+        assert_eq!(sends, [], "no error for dropped candidates");
+        let [(_, LegEvent::Dial { sdp, .. })] = &legs[..] else { panic!("{legs:?}") };
+        assert_eq!(
+            sdp,
+            &format!(
+                "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 3478 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 198.51.100.3\r\na=mid:0\r\na={SRFLX_MASKED}\r\na={relay}\r\na=end-of-candidates\r\n"
+            ),
+            "the default is the relay candidate"
+        );
+        assert!(switchboard_sdp::SessionDescription::parse(sdp).is_ok());
+    }
+
+    #[test]
+    fn a_dial_with_only_host_candidates_falls_back_to_the_null_default() {
+        let (mut hub, now) = hiding_hub();
+        let offer = json!({"type": "offer", "to": "sip:bob@192.0.2.1", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        hub.handle_text(PeerId(1), &candidate("s", Some(HOST)), now);
+        hub.handle_text(PeerId(1), &candidate("s", None), now);
+        let (_, legs) = drain(&mut hub);
+        let [(_, LegEvent::Dial { sdp, .. })] = &legs[..] else { panic!("{legs:?}") };
+        assert_eq!(sdp, &format!("{OFFER}a=end-of-candidates\r\n"), "m= port 9 and c= 0.0.0.0 stay");
+    }
+
+    #[test]
+    fn hidden_candidates_are_not_trickled_to_or_from_an_xmpp_leg() {
+        let (mut hub, now) = hiding_hub();
+        let offer = json!({"type": "offer", "to": "xmpp:bob@example.org", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        let (_, legs) = drain(&mut hub);
+        let [(leg, LegEvent::Dial { .. })] = &legs[..] else { panic!("{legs:?}") };
+        let leg = *leg;
+        hub.handle_text(PeerId(1), &candidate("s", Some(HOST)), now);
+        hub.handle_text(PeerId(1), &candidate("s", Some(SRFLX)), now);
+        let (_, legs) = drain(&mut hub);
+        assert_eq!(
+            legs,
+            [(
+                leg,
+                LegEvent::Candidate {
+                    mid: Some("0".into()),
+                    mline_index: None,
+                    candidate: Some(SRFLX_MASKED.into())
+                }
+            )]
+        );
+        // From the leg: its private and ULA host candidates stay with it.
+        let ula = "candidate:5 1 udp 2122262783 fd00:abcd::7 40000 typ host";
+        let public = "candidate:6 1 udp 2122260223 203.0.113.4 40002 typ host";
+        for c in [Some(HOST), Some(ula), Some(public), None] {
+            hub.leg_event(leg, LegInput::Candidate { mid: "0", candidate: c }, now).unwrap();
+        }
+        let (sends, _) = drain(&mut hub);
+        let got: Vec<&Value> = sends.iter().map(|(_, m)| &m["candidate"]).collect();
+        assert_eq!(got, [&json!({"candidate": public, "sdpMid": "0"}), &Value::Null]);
+    }
+
+    #[test]
+    fn a_legs_descriptions_reach_the_browser_without_hidden_candidates() {
+        let (mut hub, now) = hiding_hub();
+        let leg_sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\nm=audio 50000 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na={HOST}\r\na={SRFLX}\r\n"
+        );
+        let expected = format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 50001 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 192.0.2.7\r\na=mid:0\r\na={SRFLX_MASKED}\r\n"
+        );
+        // An incoming call's offer.
+        let leg = hub.new_leg();
+        hub.leg_incoming(leg, "alice", "sip:carol@h", None, Some(&leg_sdp), now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        assert_eq!(sends[0].1["sdp"], expected);
+        // The answer to the browser's call.
+        let offer = json!({"type": "offer", "to": "sip:bob@192.0.2.1", "session": "s", "sdp": OFFER});
+        hub.handle_text(PeerId(1), &offer.to_string(), now);
+        hub.handle_text(PeerId(1), &candidate("s", None), now);
+        let (_, legs) = drain(&mut hub);
+        let [(leg, LegEvent::Dial { .. })] = &legs[..] else { panic!("{legs:?}") };
+        hub.leg_event(*leg, LegInput::Answer { sdp: &leg_sdp, early: false }, now).unwrap();
+        hub.leg_event(*leg, LegInput::Offer { sdp: &leg_sdp }, now).unwrap();
+        let (sends, _) = drain(&mut hub);
+        let kinds: Vec<&str> = sends.iter().map(|(_, m)| m["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["answer", "offer"]);
+        assert!(sends.iter().all(|(_, m)| m["sdp"] == expected.as_str()), "{sends:?}");
     }
 }

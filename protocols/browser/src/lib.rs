@@ -17,6 +17,7 @@ mod gather;
 mod hub;
 mod legs;
 mod messages;
+mod privacy;
 mod rate;
 pub mod token;
 

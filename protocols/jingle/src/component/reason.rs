@@ -1,41 +1,19 @@
 //! Hangup reasons between Jingle `<reason/>` conditions (XEP-0166 §7.4)
-//! and the browser protocol's reason words: the table of GATEWAY.md.
+//! and the browser protocol's reason words: the table of GATEWAY.md, read
+//! from the one cause table of `switchboard-bridge`.
 
-/// The browser reason word for a Jingle reason condition (`None`: no reason given).
+use switchboard_bridge::HangupCause;
+
+/// The browser reason word for a Jingle reason condition (`None`: no reason
+/// given), from the cause table of protocols/bridge/MAPPING.md.
 pub fn browser_reason(condition: Option<&str>) -> &'static str {
-    match condition {
-        None | Some("success") => "normal",
-        Some("busy") => "busy",
-        Some("decline") => "decline",
-        Some("cancel") => "cancel",
-        Some("timeout" | "expired") => "timeout",
-        Some("gone") => "unavailable",
-        Some("connectivity-error" | "failed-transport") => "connectivity-error",
-        Some("incompatible-parameters" | "unsupported-applications" | "unsupported-transports") => {
-            "incompatible"
-        }
-        Some("security-error") => "security-error",
-        Some(_) => "failed",
-    }
+    HangupCause::from_jingle(condition).browser_word()
 }
 
 /// The Jingle reason condition for a browser reason word, and the word
 /// itself as `<text/>` when the table has no condition for it.
 pub fn jingle_reason(word: &str) -> (&'static str, Option<&str>) {
-    let condition = match word {
-        "normal" | "" => "success",
-        "busy" => "busy",
-        "decline" => "decline",
-        "cancel" => "cancel",
-        "timeout" => "timeout",
-        "not-found" | "unavailable" => "gone",
-        "connectivity-error" => "connectivity-error",
-        "incompatible" => "incompatible-parameters",
-        "security-error" => "security-error",
-        "failed" => "failed-application",
-        _ => return ("success", Some(word)),
-    };
-    (condition, None)
+    HangupCause::jingle_text_for(word)
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub use trunk::{TrunkConfig, TrunkStatus};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use switchboard_bridge::HangupCause;
+
 use crate::build::{self, contact_uri, host_text};
 use crate::flow::Flow;
 use crate::message::Message;
@@ -100,30 +102,13 @@ pub struct EndCause {
 /// The cause word of a SIP status code: `busy`, `decline`, `not-found`,
 /// `unavailable`, `timeout`, `cancel`, `incompatible`, `redirected` or `failed`.
 pub fn cause_of(code: u16) -> &'static str {
-    match code {
-        486 | 600 => "busy",
-        603 => "decline",
-        404 | 604 => "not-found",
-        480 | 410 => "unavailable",
-        408 => "timeout",
-        487 => "cancel",
-        488 | 606 => "incompatible",
-        300..=399 => "redirected",
-        _ => "failed",
-    }
+    HangupCause::from_sip(code).browser_word()
 }
 
-/// The status code and phrase for ending an unanswered incoming call with `reason`.
+/// The status code and phrase for ending an unanswered incoming call with
+/// `reason` (the cause table of protocols/bridge/MAPPING.md; unknown words: 603).
 pub fn code_for(reason: &str) -> (u16, &'static str) {
-    match reason {
-        "busy" => (486, "Busy Here"),
-        "not-found" => (404, "Not Found"),
-        "unavailable" | "offline" | "peer-disconnected" => (480, "Temporarily Unavailable"),
-        "incompatible" => (488, "Not Acceptable Here"),
-        "timeout" | "no-answer" => (480, "Temporarily Unavailable"),
-        "failed" | "error" => (500, "Server Internal Error"),
-        _ => (603, "Decline"),
-    }
+    HangupCause::from_browser_sip(reason).sip_response()
 }
 
 /// What happened to a call.
