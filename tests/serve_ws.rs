@@ -434,3 +434,84 @@ async fn tls_from_pem_files_prints_the_certificate_fingerprint() {
     assert!(second.starts_with("switchboard listening on https://127.0.0.1:"), "{second}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `GET path` with extra header lines; the status code and the body.
+fn http_get_with(addr: &str, path: &str, headers: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn api_calls_lists_calls_while_they_last_and_metrics_count_them() {
+    let secret = "t0p-secret";
+    let server = start(&["--auth-secret", secret]);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let operator = switchboard_browser::token::sign(&json!({"exp": now + 60}), secret.as_bytes());
+    let limited =
+        switchboard_browser::token::sign(&json!({"name": "alice", "exp": now + 60}), secret.as_bytes());
+    let open = |token: &str| format!("ws://{}/ws?token={token}", server.addr);
+    let (mut a, _) = tokio_tungstenite::connect_async(open(&operator)).await.unwrap();
+    let (mut b, _) = tokio_tungstenite::connect_async(open(&operator)).await.unwrap();
+    let a_id = recv(&mut a).await["id"].as_str().unwrap().to_owned();
+    recv(&mut b).await;
+    for (ws, name) in [(&mut a, "alice"), (&mut b, "bob")] {
+        send(ws, json!({"type": "register", "name": name})).await;
+        assert_eq!(recv(ws).await["type"], "registered");
+    }
+    let addr = server.addr.clone();
+    let auth = format!("Authorization: Bearer {operator}\r\n");
+    let calls = move || {
+        let (addr, auth) = (addr.clone(), auth.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let (status, body) = http_get_with(&addr, "/api/calls", &auth);
+                assert_eq!(status, 200, "{body}");
+                serde_json::from_str::<Value>(&body).unwrap()["calls"].clone()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(calls().await, json!([]));
+    let offer = fixture("chromium-156-offer-audio-video-datachannel.sdp");
+    let answer = fixture("chromium-156-answer-audio-video-datachannel.sdp");
+    send(&mut a, json!({"type": "offer", "to": "bob", "session": "s1", "sdp": offer})).await;
+    assert_eq!(recv(&mut b).await["type"], "offer");
+    let ringing = calls().await;
+    assert_eq!(ringing.as_array().unwrap().len(), 1, "{ringing}");
+    assert_eq!(ringing[0]["session"], "s1");
+    assert_eq!(ringing[0]["state"], "ringing");
+    assert_eq!(ringing[0]["pair"], "browser-browser");
+    assert_eq!(ringing[0]["caller"], json!({"kind": "browser", "address": a_id, "name": "alice"}));
+    // Call data needs an unrestricted token.
+    let addr = server.addr.clone();
+    let limited_header = format!("Authorization: Bearer {limited}\r\n");
+    let (none, forged, restricted) = tokio::task::spawn_blocking(move || {
+        (
+            http_get_with(&addr, "/api/calls", "").0,
+            http_get_with(&addr, "/api/calls", "Authorization: Bearer garbage\r\n").0,
+            http_get_with(&addr, "/api/calls", &limited_header).0,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!((none, forged, restricted), (401, 401, 403));
+    send(&mut b, json!({"type": "answer", "session": "s1", "sdp": answer})).await;
+    assert_eq!(recv(&mut a).await["type"], "answer");
+    assert_eq!(calls().await[0]["state"], "answered");
+    send(&mut a, json!({"type": "hangup", "session": "s1"})).await;
+    assert_eq!(recv(&mut b).await["type"], "hangup");
+    assert_eq!(calls().await, json!([]));
+    let addr = server.addr.clone();
+    let metrics = tokio::task::spawn_blocking(move || http_get(&addr, "/metrics")).await.unwrap();
+    assert!(metrics.contains("# TYPE switchboard_calls_total counter"), "{metrics}");
+    assert!(
+        metrics.contains("\nswitchboard_calls_total{pair=\"browser-browser\",outcome=\"answered\"} 1\n"),
+        "{metrics}"
+    );
+}

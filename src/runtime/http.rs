@@ -1,4 +1,4 @@
-//! HTTP routes: `/ws`, the JS client, the demo page, `/healthz`, `/metrics`.
+//! HTTP routes: `/ws`, the JS client, the demo page, `/healthz`, `/metrics`, `/api/calls`.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/api/calls", get(api_calls))
         .with_state(shared)
 }
 
@@ -97,8 +98,42 @@ async fn sip_websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgr
         })
 }
 
+/// The calls in progress as `{"calls":[...]}`. With `--auth-secret`, only for a
+/// request with `Authorization: Bearer <token>` whose token verifies and limits
+/// neither name nor rooms (an operator's token, not a browser's); without one
+/// the server is open, and so is this route.
+async fn api_calls(State(shared): State<Arc<Shared>>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(secret) = &shared.config.auth_secret {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        match token.map(|t| switchboard_browser::token::verify(t, secret.as_bytes(), now)) {
+            Some(Ok(p)) if p == switchboard_browser::Permissions::all() => {}
+            Some(Ok(_)) => {
+                let why = "this token limits a name or rooms: /api/calls needs an unrestricted one\n";
+                return (axum::http::StatusCode::FORBIDDEN, why).into_response();
+            }
+            Some(Err(e)) => return (axum::http::StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response(),
+            None => {
+                let why = "this server needs Authorization: Bearer <JWT>\n";
+                return (axum::http::StatusCode::UNAUTHORIZED, why).into_response();
+            }
+        }
+    }
+    let calls = shared.lock().hub.active_calls(std::time::Instant::now());
+    let body = serde_json::json!({ "calls": calls }).to_string();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let stats = shared.lock().hub.stats();
+    let (stats, calls_ended) = {
+        let state = shared.lock();
+        (state.hub.stats(), state.calls_ended.clone())
+    };
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = writeln!(
@@ -147,5 +182,11 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let trunks_up = shared.sip_trunks_up.load(Ordering::Relaxed);
     metric("sip_trunks_registered", "gauge", "Upstream registrations in force.", trunks_up);
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());
+    out.push_str(
+        "# HELP switchboard_calls_total Calls ended, by leg type pair and outcome.\n# TYPE switchboard_calls_total counter\n",
+    );
+    for ((pair, outcome), n) in &calls_ended {
+        let _ = writeln!(out, "switchboard_calls_total{{pair=\"{pair}\",outcome=\"{outcome}\"}} {n}");
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

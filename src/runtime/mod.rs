@@ -77,6 +77,8 @@ pub(crate) struct State {
     pub connections: HashMap<PeerId, Outgoing>,
     /// Where the hub's leg events go (the SIP and XMPP drivers).
     pub legs: LegRoutes,
+    /// Calls ended since start, by leg type pair and outcome (`/metrics`).
+    pub calls_ended: std::collections::BTreeMap<(String, &'static str), u64>,
 }
 
 /// Which driver each external leg belongs to.
@@ -147,6 +149,27 @@ impl State {
                     if let Some(tx) = &self.legs.xmpp {
                         let _ = tx.send(xmpp::XmppInput::Name { name, registered });
                     }
+                }
+                Output::CallEnded(call) => {
+                    tracing::info!(
+                        session = %call.session,
+                        pair = %call.pair,
+                        outcome = call.outcome,
+                        caller_kind = call.caller.kind,
+                        caller = %call.caller.address,
+                        caller_name = call.caller.name.as_deref(),
+                        callee_kind = call.callee.kind,
+                        callee = %call.callee.address,
+                        callee_name = call.callee.name.as_deref(),
+                        ended_by = call.ended_by,
+                        reason = %call.reason,
+                        sip_code = call.sip_code,
+                        setup_ms = call.setup_ms,
+                        talk_ms = call.talk_ms,
+                        duration_ms = call.duration_ms,
+                        "call ended"
+                    );
+                    *self.calls_ended.entry((call.pair, call.outcome)).or_default() += 1;
                 }
             }
         }
@@ -250,6 +273,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
                 xmpp: xmpp_link.is_some().then_some(xmpp_tx),
                 xmpp_legs: std::collections::HashSet::new(),
             },
+            calls_ended: std::collections::BTreeMap::new(),
         }),
         config,
         started: Instant::now(),

@@ -82,6 +82,6 @@ pub(crate) async fn run(
     tracing::debug!(peer = %id, reason, "disconnected");
     let mut state = shared.lock();
     state.connections.remove(&id);
-    state.hub.disconnect(id);
+    state.hub.disconnect_at(id, Instant::now());
     state.flush();
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use switchboard_sdp::{IceCandidateInit, SdpOffer, SessionDescription};
 
+use crate::calls::CallRecord;
 use crate::gather::Gather;
 use crate::messages::{ErrorCode, ErrorMessage, IceServer, Notice, RawMessage, Relayed, Welcome};
 use crate::rate::TokenBucket;
@@ -95,6 +96,8 @@ pub enum Output {
         /// Whether a browser holds it now.
         registered: bool,
     },
+    /// A call ended: its record, to be logged and counted.
+    CallEnded(CallRecord),
 }
 
 /// An external call leg (a SIP call; later an XMPP one), numbered by [`Hub::new_leg`].
@@ -246,6 +249,10 @@ pub(crate) struct Session {
     pub pending: Option<(Party, Vec<String>)>,
     /// The external leg, when one party is one.
     pub leg: Option<LegSide>,
+    /// When the call began (its first offer).
+    pub started: Instant,
+    /// When the first offer got its final answer.
+    pub answered: Option<Instant>,
 }
 
 impl Session {
@@ -413,17 +420,27 @@ impl Hub {
         );
     }
 
+    /// [`disconnect`](Self::disconnect) at `now` (the time its call records end at).
+    pub fn disconnect_at(&mut self, id: PeerId, now: Instant) {
+        self.now = Some(now);
+        self.disconnect(id);
+    }
+
     /// The connection `id` is gone: its rooms, sessions and name are released,
-    /// and the peers that shared them are told.
+    /// and the peers that shared them are told. Its calls end at the time of
+    /// the last input ([`disconnect_at`](Self::disconnect_at) gives one).
     pub fn disconnect(&mut self, id: PeerId) {
-        let Some(peer) = self.peers.remove(&id) else { return };
-        if let Some(name) = &peer.name {
-            self.names.remove(name);
-            self.out.push_back(Output::Name { name: name.clone(), registered: false });
+        let Some(peer) = self.peers.get(&id) else { return };
+        let (sessions, name) = (peer.sessions.clone(), peer.name.clone());
+        if let Some(name) = name {
+            self.names.remove(&name);
+            self.out.push_back(Output::Name { name, registered: false });
         }
-        for sid in &peer.sessions {
+        // Ended while the peer is still known, so that its records name it.
+        for sid in &sessions {
             self.end_session(sid, Party::Peer(id), "peer-disconnected", None, None);
         }
+        let Some(peer) = self.peers.remove(&id) else { return };
         for room in &peer.rooms {
             self.remove_from_room(room, id, &peer.id);
         }
@@ -440,6 +457,8 @@ impl Hub {
     ) {
         let Some(session) = self.sessions.remove(sid) else { return };
         let Some(other) = session.other(by) else { return };
+        let record = self.call_record(sid, &session, by, reason, sip_code);
+        self.out.push_back(Output::CallEnded(record));
         for party in [by, other] {
             match party {
                 Party::Peer(p) => {
@@ -732,8 +751,10 @@ impl Hub {
                     undialled: true,
                     trickle: crate::legs::trickles(to),
                 });
-                self.sessions
-                    .insert(sid.to_owned(), Session { offerer: me, answerer: target, pending: None, leg });
+                let started = self.now.unwrap_or_else(Instant::now);
+                let session =
+                    Session { offerer: me, answerer: target, pending: None, leg, started, answered: None };
+                self.sessions.insert(sid.to_owned(), session);
                 self.peers.get_mut(&from).expect("connected").sessions.push(sid.to_owned());
                 match target {
                     Party::Peer(p) => {
@@ -772,7 +793,10 @@ impl Hub {
             );
             return refuse(ErrorCode::InvalidSdp, msg);
         }
-        self.sessions.get_mut(sid).expect("exists").pending = None;
+        let now = self.now.unwrap_or_else(Instant::now);
+        let session = self.sessions.get_mut(sid).expect("exists");
+        session.pending = None;
+        session.answered.get_or_insert(now);
         match other {
             Party::Peer(to) => self.relay(from, to, "answer", sid, Some(sdp), None),
             Party::Leg(leg) => self.gather_for_leg(leg, sid, crate::legs::GatherFor::Answer, sdp),
@@ -822,7 +846,7 @@ mod tests {
         std::iter::from_fn(|| hub.poll_output())
             .filter_map(|o| match o {
                 Output::Send { to, text } => Some((to, serde_json::from_str(&text).unwrap())),
-                Output::Leg { .. } | Output::Name { .. } => None,
+                Output::Leg { .. } | Output::Name { .. } | Output::CallEnded(_) => None,
             })
             .collect()
     }

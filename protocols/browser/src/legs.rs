@@ -195,6 +195,8 @@ impl Hub {
             answerer: Party::Peer(peer),
             pending: kinds.map(|k| (Party::Leg(leg), k)),
             leg: Some(side),
+            started: now,
+            answered: None,
         };
         self.sessions.insert(sid.clone(), session);
         self.legs.insert(leg, sid.clone());
@@ -240,6 +242,7 @@ impl Hub {
                 }
                 if !early && let Some(s) = self.sessions.get_mut(&sid) {
                     s.pending = None;
+                    s.answered.get_or_insert(now);
                 }
                 self.stats_relayed();
                 let sdp = self.outgoing_sdp(sdp);
@@ -313,7 +316,7 @@ mod tests {
             match o {
                 Output::Send { to, text } => sends.push((to, serde_json::from_str(&text).unwrap())),
                 Output::Leg { leg, event } => legs.push((leg, event)),
-                Output::Name { .. } => {}
+                Output::Name { .. } | Output::CallEnded(_) => {}
             }
         }
         (sends, legs)

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod calls;
 mod gather;
 mod hub;
 mod legs;
@@ -21,6 +22,7 @@ mod privacy;
 mod rate;
 pub mod token;
 
+pub use calls::{CallInfo, CallParty, CallRecord, outcome};
 pub use hub::{Hub, HubConfig, HubStats, LegEvent, LegId, LegInput, LegRefusal, Output, PeerId};
 pub use messages::{ErrorCode, IceServer};
 pub use token::Permissions;
