@@ -98,7 +98,7 @@ impl LegRoutes {
     fn route(&mut self, leg: switchboard_browser::LegId, event: switchboard_browser::LegEvent) -> bool {
         use switchboard_browser::LegEvent;
         let is_xmpp = match &event {
-            LegEvent::Dial { target, .. } => target.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("xmpp:")),
+            LegEvent::Dial { target, .. } => switchboard_browser::is_xmpp_address(target),
             _ => self.xmpp_legs.contains(&leg),
         };
         if !is_xmpp {

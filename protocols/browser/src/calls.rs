@@ -98,7 +98,7 @@ impl Hub {
             Party::Leg(_) => {
                 let side = session.leg.as_ref();
                 let address = side.map(|l| l.uri.clone()).unwrap_or_default();
-                let kind = if crate::legs::trickles(&address) { "xmpp" } else { "sip" };
+                let kind = if crate::legs::is_xmpp_address(&address) { "xmpp" } else { "sip" };
                 CallParty { kind, address, name: side.and_then(|l| l.name.clone()) }
             }
         }

@@ -749,7 +749,7 @@ impl Hub {
                     name: None,
                     gather: None,
                     undialled: true,
-                    trickle: crate::legs::trickles(to),
+                    trickle: crate::legs::is_xmpp_address(to),
                 });
                 let started = self.now.unwrap_or_else(Instant::now);
                 let session =

@@ -24,8 +24,9 @@ pub(crate) fn is_external(to: &str) -> bool {
             || scheme.eq_ignore_ascii_case("xmpp"))
 }
 
-/// Whether a leg to `to` takes trickled candidates (XMPP Jingle does).
-pub(crate) fn trickles(to: &str) -> bool {
+/// Whether `to` is an `xmpp:` address (a JID): a leg to it is an XMPP call,
+/// which takes trickled candidates (Jingle does).
+pub fn is_xmpp_address(to: &str) -> bool {
     to.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("xmpp:"))
 }
 

@@ -24,5 +24,6 @@ pub mod token;
 
 pub use calls::{CallInfo, CallParty, CallRecord, outcome};
 pub use hub::{Hub, HubConfig, HubStats, LegEvent, LegId, LegInput, LegRefusal, Output, PeerId};
+pub use legs::is_xmpp_address;
 pub use messages::{ErrorCode, IceServer};
 pub use token::Permissions;
