@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// srflx and relay candidates stay [default: off].
     #[arg(long, env = "SWITCHBOARD_HIDE_HOST_CANDIDATES", value_parser = clap::builder::BoolishValueParser::new())]
     pub hide_host_candidates: bool,
+    /// Seconds a call through the bridge (SIP, XMPP) may ring unanswered before every leg ends [default: 60].
+    #[arg(long, env = "SWITCHBOARD_RING_TIMEOUT")]
+    pub ring_timeout: Option<u64>,
     /// Seconds between server pings [default: 10].
     #[arg(long, env = "SWITCHBOARD_PING_INTERVAL_SECS")]
     pub ping_interval_secs: Option<u64>,
@@ -245,6 +248,8 @@ impl ServeArgs {
                 .iter()
                 .map(|t| crate::config::SipTrunk::parse(t))
                 .collect::<Result<_, String>>()?,
+            ring_timeout_secs: self.ring_timeout,
+            dial_plan: Vec::new(),
             xmpp: (self.xmpp_server.is_some() || self.xmpp_domain.is_some() || self.xmpp_secret.is_some())
                 .then(|| crate::config::XmppTable {
                     server: self.xmpp_server.clone(),

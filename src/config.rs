@@ -47,6 +47,10 @@ pub struct Config {
     pub auth_secret: Option<String>,
     /// The XMPP server to connect to as an external component (XEP-0114); `None` (the default): no XMPP.
     pub xmpp: Option<XmppLink>,
+    /// How long a call through the bridge may ring unanswered.
+    pub ring_timeout: Duration,
+    /// The dial plan's rules (`[[dial_plan]]`), tried before the defaults.
+    pub dial_plan: Vec<switchboard_bridge::Rule>,
 }
 
 /// The XEP-0114 component link: where the XMPP server's component port is,
@@ -129,6 +133,8 @@ impl Default for Config {
             tls: None,
             auth_secret: None,
             xmpp: None,
+            ring_timeout: Duration::from_secs(60),
+            dial_plan: Vec::new(),
         }
     }
 }
@@ -211,6 +217,64 @@ pub struct FileConfig {
     pub sip_trunks: Vec<SipTrunk>,
     /// `[xmpp]`: `server`, `domain`, `secret` (see [`XmppTable`]).
     pub xmpp: Option<XmppTable>,
+    /// `ring_timeout_secs = 60`: how long a call may ring unanswered.
+    pub ring_timeout_secs: Option<u64>,
+    /// `[[dial_plan]]` tables, tried in order (see [`DialPlanRule`]).
+    #[serde(default)]
+    pub dial_plan: Vec<DialPlanRule>,
+}
+
+/// One `[[dial_plan]]` rule: `match` (a glob over `scheme:user@domain`,
+/// `*` captured as `$1`..), optional `from` (`browser`, `sip` or `xmpp`), and
+/// either `route` (one target template or a list, tried in order) or
+/// `reject` (a cause word: `busy`, `decline`, `not-found`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialPlanRule {
+    /// The glob.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Only calls from this kind of leg.
+    pub from: Option<String>,
+    /// Where matching calls go.
+    pub route: Option<RouteSetting>,
+    /// Or the cause they are refused with.
+    pub reject: Option<String>,
+}
+
+/// `route = "sip:$1@trunk"` or `route = ["browser:$1", "phone:$1"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum RouteSetting {
+    /// One target.
+    One(String),
+    /// Targets tried in order.
+    Many(Vec<String>),
+}
+
+impl DialPlanRule {
+    /// The bridge's rule, or what is wrong with this one.
+    pub fn to_rule(&self, index: usize) -> Result<switchboard_bridge::Rule, String> {
+        use switchboard_bridge::{Action, HangupCause, LegKind};
+        let at = || format!("dial_plan rule {} (`{}`)", index + 1, self.pattern);
+        let from = match &self.from {
+            None => None,
+            Some(w) => Some(
+                LegKind::parse(w)
+                    .ok_or_else(|| format!("{}: from `{w}`: expected browser, sip or xmpp", at()))?,
+            ),
+        };
+        let action = match (&self.route, &self.reject) {
+            (Some(RouteSetting::One(t)), None) => Action::Route(vec![t.clone()]),
+            (Some(RouteSetting::Many(t)), None) => Action::Route(t.clone()),
+            (None, Some(word)) => Action::Reject(
+                HangupCause::parse_browser(word)
+                    .ok_or_else(|| format!("{}: reject `{word}` is not a cause word", at()))?,
+            ),
+            _ => return Err(format!("{}: give either route or reject", at())),
+        };
+        Ok(switchboard_bridge::Rule { pattern: self.pattern.clone(), from, action })
+    }
 }
 
 /// `sip = "ADDR"` or a `[sip]` table.
@@ -411,6 +475,14 @@ impl FileConfig {
             };
             config.xmpp = merged.link()?;
         }
+        if let Some(v) = self.ring_timeout_secs {
+            config.ring_timeout = Duration::from_secs(v.max(1));
+        }
+        for (i, r) in self.dial_plan.iter().enumerate() {
+            config.dial_plan.push(r.to_rule(i)?);
+        }
+        // The rules must make targets this gateway can dial.
+        switchboard_bridge::DialPlan::new(config.dial_plan.clone(), None).map_err(|e| e.to_string())?;
         if let Some(v) = self.sip_realm {
             config.sip_realm = v;
         }

@@ -124,7 +124,7 @@ async fn api_calls(State(shared): State<Arc<Shared>>, headers: axum::http::Heade
             }
         }
     }
-    let calls = shared.lock().hub.active_calls(std::time::Instant::now());
+    let calls = shared.lock().active_calls(std::time::Instant::now());
     let body = serde_json::json!({ "calls": calls }).to_string();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

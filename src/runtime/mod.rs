@@ -14,7 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use switchboard_browser::{Hub, Output, PeerId};
+use switchboard_bridge::{
+    Bridge, BridgeConfig, CallEvent, Caller, Dial, DialPlan, HangupCause, LegId, LegKind,
+    Output as BridgeOutput, Target,
+};
+use switchboard_browser::{CallInfo, CallRecord, Hub, LegEvent, LegInput, LegRefusal, Output, PeerId};
+use switchboard_sdp::IceCandidateInit;
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -70,109 +75,236 @@ impl Outbox {
 /// What a connection task is sent through.
 pub(crate) type Outgoing = Arc<Outbox>;
 
-/// The hub and the connections it talks to, behind one lock: every
-/// operation is short, and the relay path needs both.
+/// The hub and the connections it talks to, and the bridge between legs,
+/// behind one lock: every operation is short, and the relay path needs both.
 pub(crate) struct State {
     pub hub: Hub,
     pub connections: HashMap<PeerId, Outgoing>,
-    /// Where the hub's leg events go (the SIP and XMPP drivers).
+    /// Every call with a SIP or XMPP leg: routing, ring timeout, causes.
+    pub bridge: Bridge,
+    /// Where the bridge's commands for SIP and XMPP legs go.
     pub legs: LegRoutes,
     /// Calls ended since start, by leg type pair and outcome (`/metrics`).
     pub calls_ended: std::collections::BTreeMap<(String, &'static str), u64>,
 }
 
-/// Which driver each external leg belongs to.
-pub(crate) struct LegRoutes {
-    /// The SIP driver: every leg that is not XMPP's.
-    pub sip: tokio::sync::mpsc::UnboundedSender<(switchboard_browser::LegId, switchboard_browser::LegEvent)>,
-    /// The XMPP component task, when configured.
-    pub xmpp: Option<tokio::sync::mpsc::UnboundedSender<xmpp::XmppInput>>,
-    /// Legs of XMPP calls.
-    pub xmpp_legs: std::collections::HashSet<switchboard_browser::LegId>,
+/// What the bridge tells the SIP or XMPP driver.
+#[derive(Debug)]
+pub(crate) enum LegCommand {
+    /// Open a leg.
+    Dial(Dial),
+    /// Something for one of the driver's legs.
+    Event(LegId, CallEvent),
 }
 
-impl LegRoutes {
-    /// Sends `event` for `leg` to its driver. A browser dialling `xmpp:` without a
-    /// configured component gets `hangup` reason `unavailable` (through the hub) from
-    /// the caller of this function.
-    fn route(&mut self, leg: switchboard_browser::LegId, event: switchboard_browser::LegEvent) -> bool {
-        use switchboard_browser::LegEvent;
-        let is_xmpp = match &event {
-            LegEvent::Dial { target, .. } => switchboard_browser::is_xmpp_address(target),
-            _ => self.xmpp_legs.contains(&leg),
-        };
-        if !is_xmpp {
-            let _ = self.sip.send((leg, event));
-            return true;
-        }
-        let Some(tx) = &self.xmpp else { return false };
-        match &event {
-            LegEvent::Dial { .. } => {
-                self.xmpp_legs.insert(leg);
-            }
-            LegEvent::Hangup { .. } => {
-                self.xmpp_legs.remove(&leg);
-            }
-            _ => {}
-        }
-        let _ = tx.send(xmpp::XmppInput::Leg(leg, event));
-        true
-    }
+/// The drivers of SIP and XMPP legs.
+pub(crate) struct LegRoutes {
+    /// The SIP driver.
+    pub sip: tokio::sync::mpsc::UnboundedSender<LegCommand>,
+    /// The XMPP component task, when configured.
+    pub xmpp: Option<tokio::sync::mpsc::UnboundedSender<xmpp::XmppInput>>,
+}
+
+/// The hub's leg for a bridge leg (the same number).
+fn hub_leg(leg: LegId) -> switchboard_browser::LegId {
+    switchboard_browser::LegId(leg.0)
 }
 
 impl State {
-    /// Hands the hub's output to the connections. A connection whose queue
-    /// is full is dropped (its sender removed, so its task ends).
+    /// A fresh id for a leg that calls in (SIP, XMPP), below the bridge's own.
+    pub fn new_leg(&mut self) -> LegId {
+        LegId(self.hub.new_leg().0)
+    }
+
+    /// Hands the hub's and the bridge's output on, until neither has more:
+    /// frames to the connections (a connection whose queue is full is
+    /// dropped), browser legs' events to the bridge, the bridge's to the legs.
     pub fn flush(&mut self) {
-        while let Some(output) = self.hub.poll_output() {
-            match output {
-                Output::Send { to, text } => {
-                    if let Some(outbox) = self.connections.get(&to)
-                        && !outbox.push(text)
-                    {
-                        tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
-                        outbox.close();
-                        self.connections.remove(&to);
+        let now = Instant::now();
+        loop {
+            let mut busy = false;
+            while let Some(output) = self.hub.poll_output() {
+                busy = true;
+                match output {
+                    Output::Send { to, text } => {
+                        if let Some(outbox) = self.connections.get(&to)
+                            && !outbox.push(text)
+                        {
+                            tracing::warn!(peer = %to, "send queue full or closed: dropping the connection");
+                            outbox.close();
+                            self.connections.remove(&to);
+                        }
                     }
-                }
-                Output::Leg { leg, event } => {
-                    if !self.legs.route(leg, event) {
-                        let input = switchboard_browser::LegInput::Hangup {
-                            reason: "unavailable",
-                            sip_code: None,
-                            sip_reason: Some("XMPP is not configured (--xmpp-server)"),
-                        };
-                        let _ = self.hub.leg_event(leg, input, Instant::now());
+                    Output::Leg { leg, event } => self.browser_leg_event(leg, event, now),
+                    Output::Name { name, registered } => {
+                        if let Some(tx) = &self.legs.xmpp {
+                            let _ = tx.send(xmpp::XmppInput::Name { name, registered });
+                        }
                     }
+                    Output::CallEnded(call) => self.record(call),
                 }
-                Output::Name { name, registered } => {
-                    if let Some(tx) = &self.legs.xmpp {
-                        let _ = tx.send(xmpp::XmppInput::Name { name, registered });
+            }
+            while let Some(output) = self.bridge.poll_output() {
+                busy = true;
+                match output {
+                    BridgeOutput::Dial(dial) => self.dial(dial, now),
+                    BridgeOutput::Event { leg, kind, event } => self.tell_leg(leg, kind, event, now),
+                    // Calls with a browser leg are recorded by the hub, which knows the browser's side.
+                    BridgeOutput::Ended(call) if call.pair.contains("browser") => {}
+                    BridgeOutput::Ended(call) => self.record(call),
+                    _ => {}
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+    }
+
+    /// A browser leg's event (the hub's side of a call with a SIP or XMPP party).
+    fn browser_leg_event(&mut self, leg: switchboard_browser::LegId, event: LegEvent, now: Instant) {
+        let id = LegId(leg.0);
+        let event = match event {
+            LegEvent::Dial { target, from, from_name, sdp } => {
+                let caller = Caller {
+                    kind: LegKind::Browser,
+                    address: from,
+                    name: from_name.clone(),
+                    local_name: from_name,
+                };
+                let trickle = switchboard_browser::is_xmpp_address(&target);
+                self.bridge.incoming(id, caller, &target, Some(sdp), trickle, now);
+                return;
+            }
+            LegEvent::Offer { sdp } => CallEvent::Offer { sdp },
+            LegEvent::Answer { sdp } => CallEvent::Answer { sdp, early: false },
+            LegEvent::Candidate { mid, mline_index, candidate } => {
+                CallEvent::Candidate(candidate.map(|c| IceCandidateInit {
+                    candidate: c,
+                    sdp_mid: mid,
+                    sdp_m_line_index: mline_index,
+                    username_fragment: None,
+                }))
+            }
+            LegEvent::Ringing => CallEvent::Ringing,
+            LegEvent::Hangup { reason } => {
+                CallEvent::Hangup { cause: HangupCause::from_browser_sip(&reason), sip_code: None }
+            }
+        };
+        self.bridge.handle_event(id, event, now);
+    }
+
+    /// Opens a leg the bridge dials.
+    fn dial(&mut self, dial: Dial, now: Instant) {
+        match &dial.target {
+            Target::Browser(name) => {
+                let leg = hub_leg(dial.leg);
+                let result = self.hub.leg_incoming(
+                    leg,
+                    name,
+                    &dial.caller.address,
+                    dial.caller.name.as_deref(),
+                    dial.sdp.as_deref(),
+                    now,
+                );
+                let cause = match result {
+                    Ok(()) => {
+                        if dial.caller_trickles {
+                            self.hub.set_leg_trickle(leg);
+                        }
+                        return;
                     }
+                    Err(LegRefusal::NotFound) => HangupCause::NotFound,
+                    Err(LegRefusal::BadSdp(e)) => {
+                        tracing::info!(error = %e, "offer refused by the browser side");
+                        HangupCause::Incompatible
+                    }
+                    Err(_) => HangupCause::Failed,
+                };
+                self.bridge.handle_event(dial.leg, CallEvent::Hangup { cause, sip_code: None }, now);
+            }
+            Target::Phone(_) | Target::Sip(_) => {
+                let _ = self.legs.sip.send(LegCommand::Dial(dial));
+            }
+            Target::Xmpp(_) => match &self.legs.xmpp {
+                Some(tx) => {
+                    let _ = tx.send(xmpp::XmppInput::Command(LegCommand::Dial(dial)));
                 }
-                Output::CallEnded(call) => {
-                    tracing::info!(
-                        session = %call.session,
-                        pair = %call.pair,
-                        outcome = call.outcome,
-                        caller_kind = call.caller.kind,
-                        caller = %call.caller.address,
-                        caller_name = call.caller.name.as_deref(),
-                        callee_kind = call.callee.kind,
-                        callee = %call.callee.address,
-                        callee_name = call.callee.name.as_deref(),
-                        ended_by = call.ended_by,
-                        reason = %call.reason,
-                        sip_code = call.sip_code,
-                        setup_ms = call.setup_ms,
-                        talk_ms = call.talk_ms,
-                        duration_ms = call.duration_ms,
-                        "call ended"
-                    );
-                    *self.calls_ended.entry((call.pair, call.outcome)).or_default() += 1;
+                None => {
+                    tracing::info!(target = %dial.target.address(), "XMPP is not configured (--xmpp-server)");
+                    let hangup = CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: None };
+                    self.bridge.handle_event(dial.leg, hangup, now);
+                }
+            },
+        }
+    }
+
+    /// Tells a leg's adapter about `event`.
+    fn tell_leg(&mut self, leg: LegId, kind: LegKind, event: CallEvent, now: Instant) {
+        match kind {
+            LegKind::Browser => {
+                let input = match &event {
+                    CallEvent::Ringing => LegInput::Ringing,
+                    CallEvent::Answer { sdp, early } => LegInput::Answer { sdp, early: *early },
+                    CallEvent::Offer { sdp } => LegInput::Offer { sdp },
+                    CallEvent::Candidate(Some(c)) => LegInput::Candidate {
+                        mid: c.sdp_mid.as_deref().unwrap_or(""),
+                        candidate: Some(&c.candidate),
+                    },
+                    CallEvent::Candidate(None) => LegInput::Candidate { mid: "", candidate: None },
+                    CallEvent::Hangup { cause, sip_code } => LegInput::Hangup {
+                        reason: cause.browser_word(),
+                        sip_code: *sip_code,
+                        sip_reason: None,
+                    },
+                    _ => return,
+                };
+                if let Err(e) = self.hub.leg_event(hub_leg(leg), input, now) {
+                    tracing::info!(error = %e, "the other party's SDP is refused: ending the call");
+                    let hangup = CallEvent::Hangup { cause: HangupCause::Incompatible, sip_code: None };
+                    self.bridge.handle_event(leg, hangup, now);
+                }
+            }
+            LegKind::Sip => {
+                let _ = self.legs.sip.send(LegCommand::Event(leg, event));
+            }
+            LegKind::Xmpp => {
+                if let Some(tx) = &self.legs.xmpp {
+                    let _ = tx.send(xmpp::XmppInput::Command(LegCommand::Event(leg, event)));
                 }
             }
         }
+    }
+
+    /// Logs and counts a call that ended.
+    fn record(&mut self, call: CallRecord) {
+        tracing::info!(
+            session = %call.session,
+            pair = %call.pair,
+            outcome = call.outcome,
+            caller_kind = call.caller.kind,
+            caller = %call.caller.address,
+            caller_name = call.caller.name.as_deref(),
+            callee_kind = call.callee.kind,
+            callee = %call.callee.address,
+            callee_name = call.callee.name.as_deref(),
+            ended_by = call.ended_by,
+            reason = %call.reason,
+            sip_code = call.sip_code,
+            setup_ms = call.setup_ms,
+            talk_ms = call.talk_ms,
+            duration_ms = call.duration_ms,
+            "call ended"
+        );
+        *self.calls_ended.entry((call.pair, call.outcome)).or_default() += 1;
+    }
+
+    /// Every call in progress: the hub's (browser parties) and the bridge's
+    /// without a browser.
+    pub fn active_calls(&self, now: Instant) -> Vec<CallInfo> {
+        let mut calls = self.hub.active_calls(now);
+        calls.extend(self.bridge.active_calls(now).into_iter().filter(|c| !c.pair.contains("browser")));
+        calls
     }
 }
 
@@ -268,11 +400,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         state: Mutex::new(State {
             hub: Hub::new(config.hub.clone()),
             connections: HashMap::new(),
-            legs: LegRoutes {
-                sip: legs_tx,
-                xmpp: xmpp_link.is_some().then_some(xmpp_tx),
-                xmpp_legs: std::collections::HashSet::new(),
-            },
+            bridge: Bridge::new(bridge_config(&config)?),
+            legs: LegRoutes { sip: legs_tx, xmpp: xmpp_link.is_some().then_some(xmpp_tx) },
             calls_ended: std::collections::BTreeMap::new(),
         }),
         config,
@@ -377,6 +506,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The bridge's settings from the server's.
+fn bridge_config(config: &Config) -> Result<BridgeConfig, String> {
+    let domain = config.xmpp.as_ref().map(|x| x.domain.clone());
+    let dial_plan = DialPlan::new(config.dial_plan.clone(), domain).map_err(|e| e.to_string())?;
+    Ok(BridgeConfig { ring_timeout: config.ring_timeout, dial_plan, ..BridgeConfig::default() })
 }
 
 async fn shutdown_signal() {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use switchboard_browser::{LegEvent, LegId, LegInput, LegRefusal};
+use switchboard_bridge::{CallEvent, Caller, Dial, HangupCause, LegId, LegKind, Target};
 use switchboard_sip::agent::{Agent, AgentConfig, CallRef, Credential, Event, TrunkConfig, TrunkStatus};
 use switchboard_sip::build::{host_port_of, uri_param, user_of};
 use switchboard_sip::flow::{Flow, Transport};
@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::Shared;
+use super::{LegCommand, Shared};
 
 /// How stale the driver's next timer wake-up may be (see `run_driver`).
 const TIMER_GRANULARITY: Duration = Duration::from_millis(10);
@@ -52,13 +52,6 @@ enum Outbound {
     Open(u64),
 }
 
-/// Who is on the other side of an agent call.
-#[derive(Clone, Copy)]
-enum Peer {
-    Leg(LegId),
-    Sip(CallRef),
-}
-
 struct Driver {
     shared: Arc<Shared>,
     agent: Agent,
@@ -67,7 +60,8 @@ struct Driver {
     sip_addr: SocketAddr,
     conns: HashMap<u64, UnboundedSender<Vec<u8>>>,
     outbound: HashMap<SocketAddr, Outbound>,
-    peers: HashMap<CallRef, Peer>,
+    /// The bridge's leg of each agent call, and back.
+    legs_of_calls: HashMap<CallRef, LegId>,
     calls_of_legs: HashMap<LegId, CallRef>,
     local_ips: HashMap<IpAddr, IpAddr>,
 }
@@ -92,7 +86,9 @@ pub(crate) fn new_agent(config: &crate::config::Config) -> Agent {
             password: t.password.clone(),
         });
     }
-    let agent_config = AgentConfig { credentials, seed, ..AgentConfig::default() };
+    // The bridge times unanswered calls out; the agent's own timer is a backstop behind it.
+    let ring_timeout = config.ring_timeout + Duration::from_secs(5);
+    let agent_config = AgentConfig { credentials, seed, ring_timeout, ..AgentConfig::default() };
     Agent::new(agent_config, uas)
 }
 
@@ -102,7 +98,7 @@ pub(crate) async fn run_driver(
     agent: Agent,
     udp: Option<UdpSocket>,
     mut inputs: UnboundedReceiver<SipInput>,
-    mut legs: UnboundedReceiver<(LegId, LegEvent)>,
+    mut legs: UnboundedReceiver<LegCommand>,
 ) {
     let udp = udp.map(Arc::new);
     let sip_addr = udp
@@ -116,7 +112,7 @@ pub(crate) async fn run_driver(
         sip_addr,
         conns: HashMap::new(),
         outbound: HashMap::new(),
-        peers: HashMap::new(),
+        legs_of_calls: HashMap::new(),
         calls_of_legs: HashMap::new(),
         local_ips: HashMap::new(),
     };
@@ -134,9 +130,13 @@ pub(crate) async fn run_driver(
     loop {
         let now = Instant::now();
         if wake <= now || now.duration_since(computed) >= TIMER_GRANULARITY {
-            let hub_timer = shared.lock().hub.poll_timeout();
-            // The hub's gathering deadlines can appear without waking this task: look at least every 200 ms.
-            wake = [d.agent.poll_timeout(), hub_timer, Some(now + Duration::from_millis(200))]
+            let (hub_timer, bridge_timer) = {
+                let state = shared.lock();
+                (state.hub.poll_timeout(), state.bridge.poll_timeout())
+            };
+            // The hub's and the bridge's deadlines can appear without waking this task: look at
+            // least every 200 ms.
+            wake = [d.agent.poll_timeout(), hub_timer, bridge_timer, Some(now + Duration::from_millis(200))]
                 .into_iter()
                 .flatten()
                 .min()
@@ -157,13 +157,14 @@ pub(crate) async fn run_driver(
                 }
             }
             Some(input) = inputs.recv() => d.input(input),
-            Some((leg, event)) = legs.recv() => d.leg_event(leg, event),
+            Some(command) = legs.recv() => d.command(command),
             () = tokio::time::sleep_until(wake.into()) => {
                 let now = Instant::now();
                 computed = now - TIMER_GRANULARITY;
                 d.agent.handle_timeout(now);
                 let mut state = shared.lock();
                 state.hub.handle_timeout(now);
+                state.bridge.handle_timeout(now);
                 state.flush();
             }
             _ = shutdown.changed() => return,
@@ -299,30 +300,18 @@ impl Driver {
     fn agent_event(&mut self, event: Event) {
         let now = Instant::now();
         match event {
-            Event::Incoming { call, from, from_name, user, sdp } => {
-                let refusal = {
-                    let mut state = self.shared.lock();
-                    let leg = state.hub.new_leg();
-                    let r =
-                        state.hub.leg_incoming(leg, &user, &from, from_name.as_deref(), sdp.as_deref(), now);
-                    state.flush();
-                    if r.is_ok() {
-                        self.peers.insert(call, Peer::Leg(leg));
-                        self.calls_of_legs.insert(leg, call);
-                    }
-                    r.err()
-                };
-                match refusal {
-                    None => {}
-                    Some(LegRefusal::NotFound) => {
-                        self.route_to_phone(call, &user, &from, from_name, sdp, now)
-                    }
-                    Some(LegRefusal::BadSdp(e)) => {
-                        tracing::info!(error = %e, "incoming SIP offer refused");
-                        self.agent.hangup(call, "incompatible", now);
-                    }
-                    Some(_) => self.agent.hangup(call, "failed", now),
-                }
+            Event::Incoming { call, from, from_name, user, uri, sdp } => {
+                // A caller registered here can be called back under its name.
+                let from_user = user_of(&from);
+                let local_name = from_user.filter(|u| self.agent.binding(u, epoch_secs()).is_some());
+                let caller = Caller { kind: LegKind::Sip, address: from, name: from_name, local_name };
+                let target = if uri.is_empty() { user } else { uri };
+                let mut state = self.shared.lock();
+                let leg = state.new_leg();
+                self.legs_of_calls.insert(call, leg);
+                self.calls_of_legs.insert(leg, call);
+                state.bridge.incoming(leg, caller, &target, sdp, false, now);
+                state.flush();
             }
             Event::Trunk { name, status, code } => {
                 match status {
@@ -334,140 +323,99 @@ impl Driver {
                 self.shared.sip_trunks_up.store(up as u64, Ordering::Relaxed);
             }
             Event::Registration { user, bound } => {
-                self.shared.lock().hub.set_external_name(&user, bound);
+                let mut state = self.shared.lock();
+                state.hub.set_external_name(&user, bound);
+                // Registered phones are reachable from XMPP as NAME@<component domain>.
+                if let Some(tx) = &state.legs.xmpp {
+                    let _ = tx.send(super::xmpp::XmppInput::Phone { name: user, registered: bound });
+                }
+                state.flush();
             }
-            Event::Ringing { call } => match self.peers.get(&call) {
-                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Ringing),
-                Some(Peer::Sip(other)) => self.agent.ringing(*other, now),
-                None => {}
-            },
-            Event::Answer { call, sdp, early } => match self.peers.get(&call) {
-                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Answer { sdp: &sdp, early }),
-                Some(Peer::Sip(other)) if !early => self.agent.answer(*other, &sdp, now),
-                _ => {}
-            },
-            Event::Offer { call, sdp } => match self.peers.get(&call) {
-                Some(Peer::Leg(leg)) => self.hand_to_hub(*leg, call, LegInput::Offer { sdp: &sdp }),
-                Some(Peer::Sip(other)) => self.agent.offer(*other, &sdp, now),
-                None => {}
-            },
-            Event::Ended { call, cause } => match self.peers.remove(&call) {
-                Some(Peer::Leg(leg)) => {
+            Event::Ringing { call } => self.tell_bridge(call, CallEvent::Ringing),
+            Event::Answer { call, sdp, early } => self.tell_bridge(call, CallEvent::Answer { sdp, early }),
+            Event::Offer { call, sdp } => self.tell_bridge(call, CallEvent::Offer { sdp }),
+            Event::Ended { call, cause } => {
+                if let Some(leg) = self.legs_of_calls.remove(&call) {
                     self.calls_of_legs.remove(&leg);
-                    let input = LegInput::Hangup {
-                        reason: cause.reason,
-                        sip_code: cause.code,
-                        sip_reason: Some(&cause.phrase),
-                    };
+                    let code = cause.code;
+                    let cause = HangupCause::parse_browser(cause.reason).unwrap_or(HangupCause::Failed);
                     let mut state = self.shared.lock();
-                    let _ = state.hub.leg_event(leg, input, now);
+                    state.bridge.handle_event(leg, CallEvent::Hangup { cause, sip_code: code }, now);
                     state.flush();
                 }
-                Some(Peer::Sip(other)) => {
-                    self.peers.remove(&other);
-                    self.agent.hangup(other, cause.reason, now);
-                }
-                None => {}
-            },
+            }
             _ => {}
         }
     }
 
-    /// Hands `input` to the hub for `leg`; an SDP the hub refuses hangs the SIP call up.
-    fn hand_to_hub(&mut self, leg: LegId, call: CallRef, input: LegInput<'_>) {
-        let result = {
-            let mut state = self.shared.lock();
-            let r = state.hub.leg_event(leg, input, Instant::now());
-            state.flush();
-            r
-        };
-        if let Err(e) = result {
-            tracing::info!(error = %e, "SIP side sent an invalid SDP: ending the call");
-            self.peers.remove(&call);
-            self.calls_of_legs.remove(&leg);
-            self.agent.hangup(call, "incompatible", Instant::now());
-        }
+    /// Hands an event of agent call `call` to the bridge.
+    fn tell_bridge(&mut self, call: CallRef, event: CallEvent) {
+        let Some(&leg) = self.legs_of_calls.get(&call) else { return };
+        let mut state = self.shared.lock();
+        state.bridge.handle_event(leg, event, Instant::now());
+        state.flush();
     }
 
-    /// An incoming call for a name no browser has: a registered SIP phone, else 480 or 404.
-    fn route_to_phone(
-        &mut self,
-        call: CallRef,
-        user: &str,
-        from: &str,
-        from_name: Option<String>,
-        sdp: Option<String>,
-        now: Instant,
-    ) {
-        match (self.agent.binding(user, epoch_secs()), &sdp) {
-            (Some((uri, flow)), Some(sdp)) => {
-                let caller = user_of(from).unwrap_or_else(|| "anonymous".into());
-                let aor = format!("sip:{user}@{}", flow.local.ip());
-                let other =
-                    self.agent.dial_to(&aor, &uri, flow, &caller, from_name.as_deref(), Some(sdp), now);
-                self.peers.insert(call, Peer::Sip(other));
-                self.peers.insert(other, Peer::Sip(call));
-            }
-            // Phone to phone without an offer is not bridged (the B2BUA would have to invent one).
-            (Some(_), None) => self.agent.hangup(call, "incompatible", now),
-            (None, _) if self.agent.is_user(user) => self.agent.hangup(call, "unavailable", now),
-            (None, _) => self.agent.hangup(call, "not-found", now),
-        }
+    /// Ends leg `leg` on the bridge's side (it could not be dialled).
+    fn refuse(&mut self, leg: LegId, cause: HangupCause, code: u16, why: &str) {
+        tracing::info!(?leg, code, why, "SIP leg not dialled");
+        let mut state = self.shared.lock();
+        state.bridge.handle_event(leg, CallEvent::Hangup { cause, sip_code: Some(code) }, Instant::now());
+        state.flush();
     }
 
-    fn leg_event(&mut self, leg: LegId, event: LegEvent) {
+    fn dial(&mut self, dial: Dial) {
         let now = Instant::now();
+        let target = match &dial.target {
+            Target::Phone(name) => name.clone(),
+            Target::Sip(uri) => uri.clone(),
+            _ => return,
+        };
+        let Some((uri, flow)) = self.resolve(&target) else {
+            if target.contains(':') {
+                return self.refuse(
+                    dial.leg,
+                    HangupCause::Failed,
+                    416,
+                    "target not reachable over UDP or TCP",
+                );
+            }
+            self.shared.lock().hub.set_external_name(&target, false);
+            if self.agent.is_user(&target) {
+                return self.refuse(dial.leg, HangupCause::Unavailable, 480, "not registered");
+            }
+            return self.refuse(dial.leg, HangupCause::NotFound, 404, "no such user");
+        };
+        // Phone to phone without an offer is not bridged (the B2BUA would have to invent one).
+        let Some(sdp) = dial.sdp.as_deref() else {
+            return self.refuse(dial.leg, HangupCause::Incompatible, 488, "no offer to send");
+        };
+        // A registered phone's name: To is its address of record, the Request-URI its contact.
+        let to = if target.contains(':') { uri.clone() } else { format!("sip:{target}@{}", flow.local.ip()) };
+        let caller = dial.caller.sip_user();
+        let call = self.agent.dial_to(&to, &uri, flow, &caller, dial.caller.name.as_deref(), Some(sdp), now);
+        self.legs_of_calls.insert(call, dial.leg);
+        self.calls_of_legs.insert(dial.leg, call);
+    }
+
+    fn command(&mut self, command: LegCommand) {
+        let now = Instant::now();
+        let (leg, event) = match command {
+            LegCommand::Dial(dial) => return self.dial(dial),
+            LegCommand::Event(leg, event) => (leg, event),
+        };
+        let Some(&call) = self.calls_of_legs.get(&leg) else { return };
         match event {
-            LegEvent::Dial { target, from, from_name, sdp } => {
-                let caller = from_name.clone().unwrap_or(from);
-                let Some((uri, flow)) = self.resolve(&target) else {
-                    let (reason, code, phrase) = if target.contains(':') {
-                        ("failed", 416, "target not reachable over UDP or TCP")
-                    } else {
-                        ("unavailable", 480, "not registered")
-                    };
-                    let mut state = self.shared.lock();
-                    if !target.contains(':') {
-                        state.hub.set_external_name(&target, false);
-                    }
-                    let input = LegInput::Hangup { reason, sip_code: Some(code), sip_reason: Some(phrase) };
-                    let _ = state.hub.leg_event(leg, input, now);
-                    state.flush();
-                    return;
-                };
-                // A registered phone's name: To is its address of record, the Request-URI its contact.
-                let to = if target.contains(':') {
-                    uri.clone()
-                } else {
-                    format!("sip:{target}@{}", flow.local.ip())
-                };
-                let call =
-                    self.agent.dial_to(&to, &uri, flow, &caller, from_name.as_deref(), Some(&sdp), now);
-                self.peers.insert(call, Peer::Leg(leg));
-                self.calls_of_legs.insert(leg, call);
+            CallEvent::Offer { sdp } => self.agent.offer(call, &sdp, now),
+            // A provisional answer cannot go to a SIP caller (no 183 from this agent): the final one will.
+            CallEvent::Answer { sdp, early: false } => self.agent.answer(call, &sdp, now),
+            CallEvent::Ringing => self.agent.ringing(call, now),
+            CallEvent::Hangup { cause, .. } => {
+                self.calls_of_legs.remove(&leg);
+                self.legs_of_calls.remove(&call);
+                self.agent.hangup(call, cause.browser_word(), now);
             }
-            LegEvent::Offer { sdp } => {
-                if let Some(call) = self.calls_of_legs.get(&leg) {
-                    self.agent.offer(*call, &sdp, now);
-                }
-            }
-            LegEvent::Answer { sdp } => {
-                if let Some(call) = self.calls_of_legs.get(&leg) {
-                    self.agent.answer(*call, &sdp, now);
-                }
-            }
-            LegEvent::Ringing => {
-                if let Some(call) = self.calls_of_legs.get(&leg) {
-                    self.agent.ringing(*call, now);
-                }
-            }
-            LegEvent::Hangup { reason } => {
-                if let Some(call) = self.calls_of_legs.remove(&leg) {
-                    self.peers.remove(&call);
-                    self.agent.hangup(call, &reason, now);
-                }
-            }
-            // SIP legs take their candidates inside the SDP (the hub gathers them).
+            // SIP legs take their candidates inside the SDP (the bridge gathers them).
             _ => {}
         }
     }

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use switchboard_browser::{LegEvent, LegId, LegInput, LegRefusal};
+use switchboard_bridge::{CallEvent, Caller, HangupCause, LegId, LegKind, Target};
 use switchboard_jingle::component::{CallId, Component, ComponentConfig, Event};
+use switchboard_sdp::IceCandidateInit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::Shared;
+use super::{LegCommand, Shared};
 use crate::config::XmppLink;
 
 /// First wait after a failed connection; doubles up to [`MAX_BACKOFF`].
@@ -37,10 +38,13 @@ const DEAD_AFTER: Duration = Duration::from_secs(90);
 /// What the rest of the server tells the XMPP task.
 #[derive(Debug)]
 pub(crate) enum XmppInput {
-    /// The hub's event for an XMPP leg.
-    Leg(LegId, LegEvent),
+    /// The bridge's command for an XMPP leg.
+    Command(LegCommand),
     /// A browser registered or released a name (presence).
     Name { name: String, registered: bool },
+    /// A SIP phone registered (or lost its last binding) under a name: XMPP
+    /// users may call it as NAME@<component domain>.
+    Phone { name: String, registered: bool },
 }
 
 struct Driver {
@@ -56,14 +60,13 @@ pub(crate) async fn run(shared: Arc<Shared>, link: XmppLink, mut inputs: Unbound
         domain: link.domain.clone(),
         secret: link.secret.clone(),
         resource: "switchboard".to_owned(),
-        ring_timeout: Duration::from_secs(60),
+        // The bridge times unanswered calls out; the component's own timer is a backstop behind it.
+        ring_timeout: shared.config.ring_timeout + Duration::from_secs(5),
     };
-    let mut d = Driver {
-        shared: shared.clone(),
-        component: Component::new(config),
-        legs: HashMap::new(),
-        calls: HashMap::new(),
-    };
+    let mut component = Component::new(config);
+    // With dial-plan rules, any name at the component may be routed somewhere.
+    component.set_open(!shared.config.dial_plan.is_empty());
+    let mut d = Driver { shared: shared.clone(), component, legs: HashMap::new(), calls: HashMap::new() };
     let mut shutdown = shared.shutdown.clone();
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -182,75 +185,71 @@ impl Driver {
         let now = Instant::now();
         match input {
             XmppInput::Name { name, registered } => self.component.set_name(&name, registered),
-            XmppInput::Leg(leg, event) => self.leg_event(leg, event, now),
+            XmppInput::Phone { name, registered } => self.component.set_name(&name, registered),
+            XmppInput::Command(command) => self.command(command, now),
         }
     }
 
-    fn leg_event(&mut self, leg: LegId, event: LegEvent, now: Instant) {
-        match event {
-            LegEvent::Dial { target, from, from_name, sdp } => {
-                let to = target.get(5..).filter(|_| target.len() > 5).unwrap_or_default();
-                let caller = from_name.unwrap_or(from);
-                match self.component.dial(&caller, to, &sdp, now) {
+    fn command(&mut self, command: LegCommand, now: Instant) {
+        let (leg, event) = match command {
+            LegCommand::Dial(dial) => {
+                let Target::Xmpp(to) = &dial.target else { return };
+                let caller = dial.caller.xmpp_local();
+                let sdp = dial.sdp.as_deref().unwrap_or_default();
+                match self.component.dial(&caller, to, sdp, now) {
                     Ok(call) => {
-                        self.legs.insert(leg, call);
-                        self.calls.insert(call, leg);
+                        self.legs.insert(dial.leg, call);
+                        self.calls.insert(call, dial.leg);
                     }
                     Err(e) => {
-                        tracing::info!(%target, error = %e, "XMPP call refused");
-                        let reason = if self.component.is_connected() { "failed" } else { "unavailable" };
-                        self.hand_to_hub(leg, LegInput::Hangup { reason, sip_code: None, sip_reason: None });
+                        tracing::info!(%to, error = %e, "XMPP call refused");
+                        let cause = if self.component.is_connected() {
+                            HangupCause::Failed
+                        } else {
+                            HangupCause::Unavailable
+                        };
+                        self.tell_bridge(dial.leg, CallEvent::Hangup { cause, sip_code: None });
                     }
                 }
+                return;
             }
-            LegEvent::Answer { sdp } => {
-                if let Some(&call) = self.legs.get(&leg)
-                    && let Err(e) = self.component.answer(call, &sdp, now)
-                {
-                    tracing::info!(error = %e, "browser answer not expressible in Jingle: ending the call");
+            LegCommand::Event(leg, event) => (leg, event),
+        };
+        let Some(&call) = self.legs.get(&leg) else { return };
+        match event {
+            CallEvent::Answer { sdp, early: false } => {
+                if let Err(e) = self.component.answer(call, &sdp, now) {
+                    tracing::info!(error = %e, "answer not expressible in Jingle: ending the call");
                     self.component.hangup(call, "incompatible", now);
                 }
             }
-            LegEvent::Ringing => {
-                if let Some(&call) = self.legs.get(&leg) {
-                    self.component.ringing(call, now);
-                }
+            CallEvent::Ringing => self.component.ringing(call, now),
+            CallEvent::Candidate(c) => {
+                let mid = c
+                    .as_ref()
+                    .and_then(|c| c.sdp_mid.clone().or_else(|| c.sdp_m_line_index.map(|i| i.to_string())))
+                    .unwrap_or_default();
+                self.component.candidate(call, &mid, c.as_ref().map(|c| c.candidate.as_str()), now);
             }
-            LegEvent::Candidate { mid, mline_index, candidate } => {
-                if let Some(&call) = self.legs.get(&leg) {
-                    let mid = mid.or_else(|| mline_index.map(|i| i.to_string())).unwrap_or_default();
-                    self.component.candidate(call, &mid, candidate.as_deref(), now);
-                }
-            }
-            LegEvent::Offer { .. } => {
+            CallEvent::Offer { .. } => {
                 // Renegotiation towards Jingle (content-add/modify) is not bridged yet: the call goes on
-                // with the media it has; the browser's offer stays unanswered.
-                tracing::info!(?leg, "browser renegotiation in an XMPP call is not bridged");
+                // with the media it has; the offer stays unanswered.
+                tracing::info!(?leg, "renegotiation in an XMPP call is not bridged");
             }
-            LegEvent::Hangup { reason } => {
-                if let Some(call) = self.legs.remove(&leg) {
-                    self.calls.remove(&call);
-                    self.component.hangup(call, &reason, now);
-                }
+            CallEvent::Hangup { cause, .. } => {
+                self.legs.remove(&leg);
+                self.calls.remove(&call);
+                self.component.hangup(call, cause.browser_word(), now);
             }
+            _ => {}
         }
     }
 
-    /// Hands `input` to the hub; an SDP the hub refuses ends the call.
-    fn hand_to_hub(&mut self, leg: LegId, input: LegInput<'_>) {
-        let result = {
-            let mut state = self.shared.lock();
-            let r = state.hub.leg_event(leg, input, Instant::now());
-            state.flush();
-            r
-        };
-        if let Err(e) = result {
-            tracing::info!(error = %e, "XMPP side sent an SDP the browser side refuses: ending the call");
-            if let Some(call) = self.legs.remove(&leg) {
-                self.calls.remove(&call);
-                self.component.hangup(call, "incompatible", Instant::now());
-            }
-        }
+    /// Hands an event of leg `leg` to the bridge.
+    fn tell_bridge(&mut self, leg: LegId, event: CallEvent) {
+        let mut state = self.shared.lock();
+        state.bridge.handle_event(leg, event, Instant::now());
+        state.flush();
     }
 
     /// Handles the component's events and log lines until none is left.
@@ -274,66 +273,60 @@ impl Driver {
                     pumped = Pumped::StreamError;
                 }
                 Event::Incoming { call, to_name, from, sdp } => {
-                    let refusal = {
-                        let mut state = self.shared.lock();
-                        let leg = state.hub.new_leg();
-                        let from_uri = format!("xmpp:{from}");
-                        let r = state.hub.leg_incoming(leg, &to_name, &from_uri, None, Some(&sdp), now);
-                        if r.is_ok() {
-                            state.hub.set_leg_trickle(leg);
-                            state.legs.xmpp_legs.insert(leg);
-                            self.calls.insert(call, leg);
-                            self.legs.insert(leg, call);
-                        }
-                        state.flush();
-                        r.err()
+                    let caller = Caller {
+                        kind: LegKind::Xmpp,
+                        address: format!("xmpp:{from}"),
+                        name: None,
+                        local_name: None,
                     };
-                    match refusal {
-                        None => {}
-                        Some(LegRefusal::NotFound) => self.component.hangup(call, "unavailable", now),
-                        Some(LegRefusal::BadSdp(e)) => {
-                            tracing::info!(error = %e, "incoming Jingle offer refused");
-                            self.component.hangup(call, "incompatible", now);
-                        }
-                        Some(_) => self.component.hangup(call, "failed", now),
-                    }
+                    let target = format!("xmpp:{to_name}@{}", self.component.config().domain);
+                    let mut state = self.shared.lock();
+                    let leg = state.new_leg();
+                    self.calls.insert(call, leg);
+                    self.legs.insert(leg, call);
+                    state.bridge.incoming(leg, caller, &target, Some(sdp), true, now);
+                    state.flush();
                 }
                 Event::Peer { call, jid } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.shared.lock().hub.set_leg_address(leg, &format!("xmpp:{jid}"));
+                        let mut state = self.shared.lock();
+                        let address = format!("xmpp:{jid}");
+                        if let Some((other, LegKind::Browser)) = state.bridge.set_address(leg, &address) {
+                            state.hub.set_leg_address(switchboard_browser::LegId(other.0), &address);
+                        }
                     }
                 }
                 Event::Ringing { call } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.hand_to_hub(leg, LegInput::Ringing);
+                        self.tell_bridge(leg, CallEvent::Ringing);
                     }
                 }
                 Event::Answer { call, sdp } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.hand_to_hub(leg, LegInput::Answer { sdp: &sdp, early: false });
+                        self.tell_bridge(leg, CallEvent::Answer { sdp, early: false });
                     }
                 }
                 Event::Offer { call, sdp } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.hand_to_hub(leg, LegInput::Offer { sdp: &sdp });
+                        self.tell_bridge(leg, CallEvent::Offer { sdp });
                     }
                 }
                 Event::Candidate { call, mid, candidate } => {
                     if let Some(&leg) = self.calls.get(&call) {
-                        self.hand_to_hub(
-                            leg,
-                            LegInput::Candidate { mid: &mid, candidate: candidate.as_deref() },
-                        );
+                        let c = candidate.map(|c| IceCandidateInit {
+                            candidate: c.strip_prefix("a=").unwrap_or(&c).to_owned(),
+                            sdp_mid: Some(mid),
+                            sdp_m_line_index: None,
+                            username_fragment: None,
+                        });
+                        self.tell_bridge(leg, CallEvent::Candidate(c));
                     }
                 }
                 Event::Ended { call, reason } => {
                     if let Some(leg) = self.calls.remove(&call) {
                         self.legs.remove(&leg);
-                        self.shared.lock().legs.xmpp_legs.remove(&leg);
-                        self.hand_to_hub(
-                            leg,
-                            LegInput::Hangup { reason: &reason, sip_code: None, sip_reason: None },
-                        );
+                        let cause = HangupCause::from_browser_sip(&reason);
+                        self.tell_bridge(leg, CallEvent::Hangup { cause, sip_code: None });
                     }
                 }
                 _ => {}

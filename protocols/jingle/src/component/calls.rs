@@ -30,6 +30,9 @@ const MAX_EARLY_PER_KEY: usize = 64;
 const MAX_PENDING_CANDIDATES: usize = 256;
 /// Most JMI proposals waiting for their session-initiate.
 const MAX_PROPOSALS: usize = 1024;
+/// How often the peers of calls are pinged to see that they are still there.
+pub const PEER_CHECK: Duration = Duration::from_secs(10);
+
 /// Most calls at once: more incoming session-initiates get `service-unavailable`.
 const MAX_CALLS: usize = 16 * 1024;
 
@@ -362,6 +365,7 @@ impl Component {
     /// or session-terminate `<timeout/>`); stale proposals are forgotten;
     /// early transport-info whose session never came gets `unknown-session`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.check_peers(now);
         let mut expired: Vec<CallId> = self
             .calls
             .iter()
@@ -668,7 +672,7 @@ impl Component {
     /// Keeps a transport-info for a session not seen yet, if it may be
     /// one: to a held name, with a sid no session with someone else uses.
     fn keep_early(&mut self, iq: &Element, sid: &str, from: &str, to: &str, now: Instant) -> bool {
-        let held = Jid::parse(to).and_then(|j| j.local).is_some_and(|n| self.names.contains(n));
+        let held = Jid::parse(to).and_then(|j| j.local).is_some_and(|n| self.takes_calls(n));
         if !held || self.calls.values().any(|c| c.sid == sid) {
             return false;
         }
@@ -687,7 +691,7 @@ impl Component {
 
     fn on_initiate(&mut self, iq: &Element, mut j: Jingle, from: &str, to: &str, now: Instant) {
         let name = Jid::parse(to).and_then(|t| t.local).map(str::to_owned);
-        let Some(name) = name.filter(|n| self.names.contains(n)) else {
+        let Some(name) = name.filter(|n| self.takes_calls(n)) else {
             self.reply_error(iq, IqError::ServiceUnavailable, Some("nobody takes calls at this address"));
             return;
         };
@@ -754,9 +758,63 @@ impl Component {
         }
     }
 
+    /// Pings the peer of every call (XEP-0199 §4.3, client to client) every
+    /// [`PEER_CHECK`]: a client whose network died sends no session-terminate,
+    /// and its server answers the ping with an error (§5: a full JID that
+    /// is not online), which ends the call with `peer-disconnected`.
+    fn check_peers(&mut self, now: Instant) {
+        if self.calls.is_empty() {
+            self.next_peer_check = None;
+            return;
+        }
+        let due = *self.next_peer_check.get_or_insert(now + PEER_CHECK);
+        if now < due {
+            return;
+        }
+        self.next_peer_check = Some(now + PEER_CHECK);
+        // A ping still unanswered from the last round counts as an answer: a slow server is not a dead peer.
+        self.pings.clear();
+        let mut targets: Vec<(CallId, String, String)> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| {
+                c.state != State::Proposed && Jid::parse(&c.peer).is_some_and(|j| j.resource.is_some())
+            })
+            .map(|(id, c)| (*id, c.local.clone(), c.peer.clone()))
+            .collect();
+        targets.sort();
+        for (call, local, peer) in targets {
+            let id = self.fresh_id("pc");
+            self.pings.insert(id.clone(), call);
+            let ping = Element::new("iq", NS_COMPONENT)
+                .with_attr("type", "get")
+                .with_attr("id", id)
+                .with_attr("from", local)
+                .with_attr("to", peer)
+                .with_child(Element::new("ping", "urn:xmpp:ping"));
+            self.send(&ping);
+        }
+    }
+
     /// A result or error for one of our IQ requests.
     pub(super) fn on_iq_response(&mut self, iq: &Element, _now: Instant) {
         let Some(id) = iq.attr("id") else { return };
+        if let Some(call) = self.pings.remove(id) {
+            let condition = errors::condition_of(iq);
+            let gone = iq.attr("type") == Some("error")
+                && matches!(
+                    condition.as_str(),
+                    "service-unavailable"
+                        | "recipient-unavailable"
+                        | "item-not-found"
+                        | "remote-server-not-found"
+                );
+            if gone && let Some(c) = self.calls.get(&call) {
+                self.log(format!("session {}: {} is gone ({condition}): ending the call", c.sid, c.peer));
+                self.end(call, "peer-disconnected");
+            }
+            return;
+        }
         let Some(p) = self.pending.remove(id) else { return };
         let from = iq.attr("from").unwrap_or("");
         if !jid::same_bare(from, &p.to) {
@@ -821,7 +879,7 @@ impl Component {
                     Some(n) => self.full_jid(n),
                     None => self.config.domain.clone(),
                 };
-                let held = name.as_ref().is_some_and(|n| self.names.contains(n));
+                let held = name.as_ref().is_some_and(|n| self.takes_calls(n));
                 let key = (m.id.clone(), jid::bare(&from).to_owned());
                 if held && (self.proposals.len() < MAX_PROPOSALS || self.proposals.contains_key(&key)) {
                     self.proposals.insert(key, Proposal { expires: now + self.config.ring_timeout });

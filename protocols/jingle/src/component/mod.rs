@@ -196,6 +196,12 @@ pub struct Component {
     early: HashMap<(String, String), calls::Early>,
     /// Our IQ requests waiting for their result: id -> what it was.
     pending: HashMap<String, calls::PendingIq>,
+    /// Our liveness pings to the peers of calls: id -> the call.
+    pub(crate) pings: HashMap<String, CallId>,
+    /// When the peers of calls are pinged next.
+    pub(crate) next_peer_check: Option<Instant>,
+    /// Whether every name takes calls (the bridge's dial plan routes them).
+    open: bool,
     /// Bare JIDs whose clients write a format parameter without a name as
     /// `<parameter name='0-15'/>` (stanza.js) rather than `name='' value='0-15'`
     /// (Conversations, lib-jitsi-meet): what we send them is written their way.
@@ -224,6 +230,9 @@ impl Component {
             proposals: HashMap::new(),
             early: HashMap::new(),
             pending: HashMap::new(),
+            pings: HashMap::new(),
+            next_peer_check: None,
+            open: false,
             name_only_params: HashSet::new(),
             next_call: 1,
             next_id: 1,
@@ -303,7 +312,23 @@ impl Component {
         let calls = self.calls.values().filter_map(|c| c.ring_deadline);
         let proposals = self.proposals.values().map(|p| p.expires);
         let early = self.early.values().map(|e| e.expires);
-        calls.chain(proposals).chain(early).min()
+        let check = self.next_peer_check.filter(|_| !self.calls.is_empty());
+        calls.chain(proposals).chain(early).chain(check).min()
+    }
+
+    /// Whether a call to `name` at the component is taken: a name a browser
+    /// holds (or a SIP phone registered under), a SIP address escaped in the
+    /// localpart (XEP-0106, `alice\\40pbx.example`), or any name when the
+    /// component is [open](Self::set_open).
+    pub fn takes_calls(&self, name: &str) -> bool {
+        self.open
+            || self.names.contains(name)
+            || switchboard_bridge::address::sip_of_jid_local(name).is_some()
+    }
+
+    /// Whether every name takes calls (a dial plan decides where they go).
+    pub fn set_open(&mut self, open: bool) {
+        self.open = open;
     }
 
     /// The link to the server is gone: every call ends with `unavailable`;

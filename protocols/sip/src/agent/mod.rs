@@ -127,6 +127,8 @@ pub enum Event {
         from_name: Option<String>,
         /// The user part of the Request-URI.
         user: String,
+        /// The Request-URI.
+        uri: String,
         /// The offer; `None` for a late offer.
         sdp: Option<String>,
     },

@@ -158,6 +158,7 @@ impl Agent {
             from: uri_of(from).to_owned(),
             from_name: display_of(from),
             user: user_of(uri).unwrap_or_default(),
+            uri: uri.to_owned(),
             sdp: (!late_offer).then(|| String::from_utf8_lossy(m.body).into_owned()),
         });
     }

@@ -52,7 +52,7 @@ fn incoming_call_rings_answers_and_retransmits_200_until_ack() {
     let now = Instant::now();
     a.handle_message(flow(), &invite("z9hG4bK1", SDP), now, 1000);
     assert_eq!(sent(&mut a).iter().map(|s| first_line(s)).collect::<Vec<_>>(), ["SIP/2.0 100 Trying"]);
-    let Some(Event::Incoming { call, from, from_name, user, sdp }) = a.poll_event() else { panic!() };
+    let Some(Event::Incoming { call, from, from_name, user, sdp, .. }) = a.poll_event() else { panic!() };
     assert_eq!(
         (from.as_str(), from_name.as_deref(), user.as_str()),
         ("sip:carol@127.0.0.1:5062", Some("Carol"), "alice")

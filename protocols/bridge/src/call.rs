@@ -1,0 +1,742 @@
+//! The bridge core: calls made of two legs, whatever their protocols.
+//!
+//! Each adapter (the browser hub, the SIP agent, the XMPP component) turns
+//! its protocol into the same [`CallEvent`]s, carrying SDP (the common
+//! model of `switchboard-sdp`) and ICE candidates. A call starts when an
+//! adapter reports a new incoming call ([`Bridge::incoming`]); the
+//! [`DialPlan`] says where it goes, and the bridge asks the target's adapter
+//! to dial ([`Output::Dial`]). From then on it passes each leg's events to
+//! the other leg ([`Output::Event`]), translating what the two legs can do:
+//!
+//! * **Trickle or not.** Jingle and browsers trickle candidates; most SIP
+//!   peers need them in the SDP. An SDP from a leg that trickles, going to
+//!   one that does not, waits for its candidates (end of candidates; or a
+//!   quiet [`BridgeConfig::settle`] once it has some; at most
+//!   [`BridgeConfig::gather_timeout`]), which are then merged in
+//!   ([`crate::gather::merge`]). Candidates the caller sent before a dial
+//!   are replayed to a leg that trickles.
+//! * **Late offer** (SIP INVITE without SDP) can only go to a browser (it
+//!   is asked for an offer); XMPP targets are skipped as incompatible, and
+//!   the SIP adapter refuses it for phones (488) once it knows they exist.
+//! * **Early media**: a provisional answer (SIP 183 with SDP) goes to the
+//!   caller as an `early` answer; adapters that cannot carry one ignore it.
+//! * **Fallback**: a route may list several targets; the next is dialled
+//!   when one is not found or unavailable before it rang.
+//! * **Ring timeout**: a call unanswered after [`BridgeConfig::ring_timeout`]
+//!   ends on both legs with [`HangupCause::NoAnswer`].
+//!
+//! When one leg ends, the other is told with the mapped cause
+//! ([`HangupCause`]) and the call is over: nothing of it (legs, pending
+//! descriptions, timers) stays. Each call ends with one [`CallRecord`].
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use switchboard_sdp::IceCandidateInit;
+
+use crate::address::{jid_local_of_sip, sip_user_of_jid};
+use crate::cause::HangupCause;
+use crate::dialplan::{DialPlan, LegKind, Target};
+use crate::gather::merge;
+use crate::record::{CallInfo, CallParty, CallRecord, millis, outcome};
+
+/// One leg of a call, numbered by whoever created it (an adapter for a leg
+/// that called in, the bridge for one it dials: from [`Bridge::FIRST_DIALLED_LEG`] up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+/// One call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+/// What a leg says happened, and what a leg is told: the same events in both directions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// The called party is ringing.
+    Ringing,
+    /// The answer to the other leg's offer; `early` for a provisional one (early media).
+    Answer {
+        /// The SDP.
+        sdp: String,
+        /// Provisional (SIP 183 with SDP).
+        early: bool,
+    },
+    /// A new offer: a late offer's, or a renegotiation (hold, ICE restart, new media).
+    Offer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// A trickled candidate; `None` is the end of candidates.
+    Candidate(Option<IceCandidateInit>),
+    /// The leg ended (told to a leg: end it).
+    Hangup {
+        /// Why.
+        cause: HangupCause,
+        /// The SIP status code behind it, when a SIP leg ended it with one.
+        sip_code: Option<u16>,
+    },
+}
+
+/// Who placed a call, as each kind of leg can name them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The kind of leg they called from.
+    pub kind: LegKind,
+    /// Their address there: a SIP URI, `xmpp:JID`, or a browser's peer id.
+    pub address: String,
+    /// A display name, if any.
+    pub name: Option<String>,
+    /// The name under which they can be called back through this gateway
+    /// (a browser's registered name, a SIP phone's registration), if any.
+    pub local_name: Option<String>,
+}
+
+impl Caller {
+    /// The caller as a SIP From user part: the local name, else the JID as
+    /// `user%40domain`, else the SIP user.
+    pub fn sip_user(&self) -> String {
+        if let Some(n) = &self.local_name {
+            return n.clone();
+        }
+        match self.kind {
+            LegKind::Xmpp => sip_user_of_jid(&self.address),
+            LegKind::Sip => {
+                let rest = self.address.split_once(':').map_or(self.address.as_str(), |(_, r)| r);
+                rest.split_once('@').map_or("anonymous", |(u, _)| u).to_owned()
+            }
+            LegKind::Browser => self.address.clone(),
+        }
+    }
+
+    /// The caller as a JID localpart at the component: the local name,
+    /// else the SIP address escaped (`carol\40192.0.2.4`), else the address.
+    pub fn xmpp_local(&self) -> String {
+        if let Some(n) = &self.local_name {
+            return n.clone();
+        }
+        match self.kind {
+            LegKind::Sip => jid_local_of_sip(&self.address),
+            _ => self.address.clone(),
+        }
+    }
+}
+
+/// A new leg to open: the adapter of `target.kind()` calls `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    /// The new leg's id: events for it use it, and its adapter reports with it.
+    pub leg: LegId,
+    /// The call.
+    pub call: CallId,
+    /// Whom to call.
+    pub target: Target,
+    /// Who calls.
+    pub caller: Caller,
+    /// The caller's offer, candidates merged in for a leg that does not
+    /// trickle; `None` for a late offer (only to browsers).
+    pub sdp: Option<String>,
+    /// Whether the caller's leg trickles: a browser leg answering it may
+    /// trickle too.
+    pub caller_trickles: bool,
+}
+
+/// What the bridge wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Open a leg.
+    Dial(Dial),
+    /// Tell a leg's adapter something for that leg.
+    Event {
+        /// The leg.
+        leg: LegId,
+        /// Its kind (which adapter).
+        kind: LegKind,
+        /// What.
+        event: CallEvent,
+    },
+    /// A call is over.
+    Ended(CallRecord),
+}
+
+/// Settings of the bridge.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// How long a call may ring unanswered (default 60 s).
+    pub ring_timeout: Duration,
+    /// The longest wait for trickled candidates before an SDP goes to a leg
+    /// that does not trickle (default 2 s).
+    pub gather_timeout: Duration,
+    /// Once some candidates are known, how long without a new one ends the
+    /// wait early (default 300 ms).
+    pub settle: Duration,
+    /// Where calls go.
+    pub dial_plan: DialPlan,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        BridgeConfig {
+            ring_timeout: Duration::from_secs(60),
+            gather_timeout: Duration::from_secs(2),
+            settle: Duration::from_millis(300),
+            dial_plan: DialPlan::default(),
+        }
+    }
+}
+
+/// Most candidates kept per leg (a browser gathers a few dozen at most).
+const MAX_CANDIDATES: usize = 128;
+
+#[derive(Debug)]
+struct Leg {
+    call: CallId,
+    kind: LegKind,
+    trickle: bool,
+    /// Whether its adapter knows it (a dial waiting for candidates is not yet).
+    opened: bool,
+    address: String,
+    name: Option<String>,
+    /// Candidates it trickled, for merging and for replay to a later dial.
+    candidates: Vec<IceCandidateInit>,
+    end_of_candidates: bool,
+    last_candidate: Option<Instant>,
+}
+
+/// An SDP held for the trickled candidates of the leg it came from.
+#[derive(Debug)]
+enum Held {
+    Dial(Dial),
+    Event(CallEvent),
+}
+
+#[derive(Debug)]
+struct Pending {
+    from: LegId,
+    to: LegId,
+    held: Held,
+    since: Instant,
+}
+
+#[derive(Debug)]
+struct Call {
+    caller: LegId,
+    callee: Option<LegId>,
+    caller_info: Caller,
+    offer: Option<String>,
+    route: VecDeque<Target>,
+    /// The cause of the last target that failed (the call's cause if none is left).
+    failed: Option<(HangupCause, Option<u16>)>,
+    started: Instant,
+    answered: Option<Instant>,
+    rang: bool,
+    pending: Option<Pending>,
+    /// The callee's target, for records.
+    callee_address: String,
+    callee_kind: LegKind,
+}
+
+/// The bridge between legs (see the module documentation).
+#[derive(Debug)]
+pub struct Bridge {
+    config: BridgeConfig,
+    calls: BTreeMap<CallId, Call>,
+    legs: HashMap<LegId, Leg>,
+    out: VecDeque<Output>,
+    next_call: u64,
+    next_leg: u64,
+}
+
+impl Bridge {
+    /// The first id the bridge gives to a leg it dials (adapters number the
+    /// legs that call in below it).
+    pub const FIRST_DIALLED_LEG: u64 = 1 << 48;
+
+    /// A bridge with no calls.
+    pub fn new(config: BridgeConfig) -> Bridge {
+        Bridge {
+            config,
+            calls: BTreeMap::new(),
+            legs: HashMap::new(),
+            out: VecDeque::new(),
+            next_call: 1,
+            next_leg: Self::FIRST_DIALLED_LEG,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &BridgeConfig {
+        &self.config
+    }
+
+    /// Calls in progress.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether `leg` belongs to a call in progress.
+    pub fn has_leg(&self, leg: LegId) -> bool {
+        self.legs.contains_key(&leg)
+    }
+
+    /// The party of `leg` is now known as `address` (the XMPP client that
+    /// took a call placed to a bare JID). Returns the other leg of the call
+    /// (its adapter may show the new address), if there is one.
+    pub fn set_address(&mut self, leg: LegId, address: &str) -> Option<(LegId, LegKind)> {
+        let l = self.legs.get_mut(&leg)?;
+        address.clone_into(&mut l.address);
+        let call = self.calls.get(&l.call)?;
+        let other = if call.caller == leg { call.callee? } else { call.caller };
+        Some((other, self.legs.get(&other)?.kind))
+    }
+
+    /// The kind of `leg`, while its call lasts.
+    pub fn leg_kind(&self, leg: LegId) -> Option<LegKind> {
+        self.legs.get(&leg).map(|l| l.kind)
+    }
+
+    /// A new call from `leg` (a `caller.kind` leg that `trickle`s or not)
+    /// to `target`, with the caller's offer (`None`: late offer). The call
+    /// is routed at once: a [`Output::Dial`] follows (perhaps after the
+    /// caller's candidates), or the caller's leg is told to hang up.
+    pub fn incoming(
+        &mut self,
+        leg: LegId,
+        caller: Caller,
+        target: &str,
+        sdp: Option<String>,
+        trickle: bool,
+        now: Instant,
+    ) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        let kind = caller.kind;
+        self.legs.insert(
+            leg,
+            Leg {
+                call: id,
+                kind,
+                trickle,
+                opened: true,
+                address: caller.address.clone(),
+                name: caller.name.clone(),
+                candidates: Vec::new(),
+                end_of_candidates: false,
+                last_candidate: None,
+            },
+        );
+        let (route, failed) = match self.config.dial_plan.route(kind, target) {
+            Ok(r) => (r.into(), None),
+            Err(cause) => (VecDeque::new(), Some((cause, None))),
+        };
+        self.calls.insert(
+            id,
+            Call {
+                caller: leg,
+                callee: None,
+                caller_info: caller,
+                offer: sdp,
+                route,
+                failed,
+                started: now,
+                answered: None,
+                rang: false,
+                pending: None,
+                callee_address: target.to_owned(),
+                callee_kind: kind,
+            },
+        );
+        self.dial_next(id, now);
+        id
+    }
+
+    /// Something leg `leg` did. Events for legs the bridge does not know
+    /// (a call already over) are ignored.
+    pub fn handle_event(&mut self, leg: LegId, event: CallEvent, now: Instant) {
+        let Some(l) = self.legs.get(&leg) else { return };
+        let id = l.call;
+        let Some(call) = self.calls.get(&id) else { return };
+        let from_caller = call.caller == leg;
+        let other = if from_caller { call.callee } else { Some(call.caller) };
+        match event {
+            CallEvent::Hangup { cause, sip_code } => self.leg_ended(id, leg, cause, sip_code, now),
+            CallEvent::Candidate(c) => self.candidate(id, leg, c, now),
+            CallEvent::Ringing => {
+                if from_caller {
+                    return;
+                }
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.rang = true;
+                }
+                self.send(Some(self.calls[&id].caller), CallEvent::Ringing);
+            }
+            CallEvent::Answer { sdp, early } => {
+                if !from_caller && !early {
+                    self.answered(id, now);
+                }
+                if !from_caller
+                    && early
+                    && let Some(c) = self.calls.get_mut(&id)
+                {
+                    c.rang = true;
+                }
+                self.forward_sdp(id, leg, other, CallEvent::Answer { sdp, early }, now);
+            }
+            CallEvent::Offer { sdp } => {
+                // The callee's offer answers a late-offer call.
+                if !from_caller {
+                    self.answered(id, now);
+                }
+                self.forward_sdp(id, leg, other, CallEvent::Offer { sdp }, now);
+            }
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .flat_map(|c| {
+                let ring = c.answered.is_none().then(|| c.started + self.config.ring_timeout);
+                let gather = c.pending.as_ref().map(|p| self.flush_at(p));
+                [ring, gather]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Runs the timers due at `now`: held SDPs go out, unanswered calls end.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            let Some(call) = self.calls.get(&id) else { continue };
+            if call.answered.is_none() && now >= call.started + self.config.ring_timeout {
+                self.end_call(id, None, HangupCause::NoAnswer, None, now);
+                continue;
+            }
+            if call.pending.as_ref().is_some_and(|p| now >= self.flush_at(p)) {
+                self.flush(id);
+            }
+        }
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The calls in progress at `now`.
+    pub fn active_calls(&self, now: Instant) -> Vec<CallInfo> {
+        self.calls
+            .iter()
+            .map(|(id, c)| {
+                let (caller, callee, pair) = self.parties(c);
+                CallInfo {
+                    session: format!("call-{}", id.0),
+                    caller,
+                    callee,
+                    pair,
+                    state: if c.answered.is_some() { "answered" } else { "ringing" },
+                    age_seconds: now.saturating_duration_since(c.started).as_secs(),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether any leg of the call is a browser's.
+    pub fn call_has_browser(&self, id: CallId) -> bool {
+        self.calls.get(&id).is_some_and(|c| {
+            c.caller_info.kind == LegKind::Browser
+                || (c.callee.is_some() && c.callee_kind == LegKind::Browser)
+        })
+    }
+
+    fn parties(&self, c: &Call) -> (CallParty, CallParty, String) {
+        let caller = CallParty {
+            kind: c.caller_info.kind.word(),
+            address: c.caller_info.address.clone(),
+            name: c.caller_info.local_name.clone().or_else(|| c.caller_info.name.clone()),
+        };
+        let callee_leg = c.callee.and_then(|l| self.legs.get(&l));
+        let callee = CallParty {
+            kind: c.callee_kind.word(),
+            address: callee_leg.map_or_else(|| c.callee_address.clone(), |l| l.address.clone()),
+            name: callee_leg.and_then(|l| l.name.clone()),
+        };
+        let mut kinds = [caller.kind, callee.kind];
+        kinds.sort_unstable();
+        (caller, callee, kinds.join("-"))
+    }
+
+    fn answered(&mut self, id: CallId, now: Instant) {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.answered.get_or_insert(now);
+        }
+    }
+
+    /// Tells `leg` (if its adapter knows it) about `event`.
+    fn send(&mut self, leg: Option<LegId>, event: CallEvent) {
+        let Some(leg) = leg else { return };
+        let Some(l) = self.legs.get(&leg) else { return };
+        if l.opened {
+            self.out.push_back(Output::Event { leg, kind: l.kind, event });
+        }
+    }
+
+    /// Dials the call's next target, or ends the call when none is left.
+    fn dial_next(&mut self, id: CallId, now: Instant) {
+        loop {
+            let Some(call) = self.calls.get_mut(&id) else { return };
+            let Some(target) = call.route.pop_front() else {
+                let (cause, code) = call.failed.unwrap_or((HangupCause::NotFound, None));
+                self.end_call(id, None, cause, code, now);
+                return;
+            };
+            // A late offer cannot start a Jingle session (the initiator offers). SIP
+            // adapters refuse it themselves once they know whether the target exists.
+            if call.offer.is_none() && target.kind() == LegKind::Xmpp {
+                call.failed = Some((HangupCause::Incompatible, None));
+                continue;
+            }
+            let leg = LegId(self.next_leg);
+            self.next_leg += 1;
+            let kind = target.kind();
+            let caller = call.caller;
+            let caller_trickles = self.legs.get(&caller).is_some_and(|l| l.trickle);
+            let trickle = match kind {
+                LegKind::Browser => caller_trickles,
+                LegKind::Sip => false,
+                LegKind::Xmpp => true,
+            };
+            call.callee = Some(leg);
+            call.callee_kind = kind;
+            call.callee_address = target.address();
+            call.rang = false;
+            let dial = Dial {
+                leg,
+                call: id,
+                target: target.clone(),
+                caller: call.caller_info.clone(),
+                sdp: call.offer.clone(),
+                caller_trickles,
+            };
+            self.legs.insert(
+                leg,
+                Leg {
+                    call: id,
+                    kind,
+                    trickle,
+                    opened: false,
+                    address: target.address(),
+                    name: None,
+                    candidates: Vec::new(),
+                    end_of_candidates: false,
+                    last_candidate: None,
+                },
+            );
+            if caller_trickles && !trickle && dial.sdp.is_some() {
+                let pending = Pending { from: caller, to: leg, held: Held::Dial(dial), since: now };
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.pending = Some(pending);
+                }
+                self.maybe_flush(id, now);
+            } else {
+                self.open(dial);
+                // What the caller trickled so far goes to a leg that trickles.
+                if trickle && caller_trickles {
+                    let (cands, eoc) = self
+                        .legs
+                        .get(&caller)
+                        .map(|l| (l.candidates.clone(), l.end_of_candidates))
+                        .unwrap_or_default();
+                    for c in cands {
+                        self.send(Some(leg), CallEvent::Candidate(Some(c)));
+                    }
+                    if eoc {
+                        self.send(Some(leg), CallEvent::Candidate(None));
+                    }
+                }
+            }
+            return;
+        }
+    }
+
+    fn open(&mut self, mut dial: Dial) {
+        if let Some(l) = self.legs.get_mut(&dial.leg) {
+            l.opened = true;
+        }
+        if dial.sdp.is_some()
+            && !self.legs.get(&dial.leg).is_some_and(|l| l.trickle)
+            && let Some(caller) = self.calls.get(&dial.call).and_then(|c| self.legs.get(&c.caller))
+            && caller.trickle
+        {
+            dial.sdp = dial.sdp.map(|s| merge_candidates(&s, caller));
+        }
+        self.out.push_back(Output::Dial(dial));
+    }
+
+    /// An SDP from `leg` for `to`: at once, or held for `leg`'s candidates
+    /// when `leg` trickles and `to` does not.
+    fn forward_sdp(&mut self, id: CallId, leg: LegId, to: Option<LegId>, event: CallEvent, now: Instant) {
+        let Some(to) = to else { return };
+        let from_trickles = self.legs.get(&leg).is_some_and(|l| l.trickle);
+        let to_trickles = self.legs.get(&to).is_some_and(|l| l.trickle);
+        if from_trickles && !to_trickles {
+            // A newer SDP from the same leg replaces one still held.
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.pending = Some(Pending { from: leg, to, held: Held::Event(event), since: now });
+            }
+            self.maybe_flush(id, now);
+        } else {
+            self.send(Some(to), event);
+        }
+    }
+
+    fn candidate(&mut self, id: CallId, leg: LegId, c: Option<IceCandidateInit>, now: Instant) {
+        let Some(l) = self.legs.get_mut(&leg) else { return };
+        match &c {
+            Some(cand) if l.candidates.len() < MAX_CANDIDATES => {
+                l.candidates.push(cand.clone());
+                l.last_candidate = Some(now);
+            }
+            Some(_) => return,
+            None => l.end_of_candidates = true,
+        }
+        let Some(call) = self.calls.get(&id) else { return };
+        let other = if call.caller == leg { call.callee } else { Some(call.caller) };
+        if call.pending.as_ref().is_some_and(|p| p.from == leg) {
+            self.maybe_flush(id, now);
+            return;
+        }
+        // Straight through to a leg that trickles; a leg that does not has had its SDP.
+        if let Some(o) = other
+            && self.legs.get(&o).is_some_and(|l| l.trickle)
+        {
+            self.send(Some(o), CallEvent::Candidate(c));
+        }
+    }
+
+    /// When the held SDP goes out at the latest: the gather timeout, or a
+    /// quiet settle time once candidates are known.
+    fn flush_at(&self, p: &Pending) -> Instant {
+        let deadline = p.since + self.config.gather_timeout;
+        let Some(from) = self.legs.get(&p.from) else { return p.since };
+        if from.end_of_candidates {
+            return p.since;
+        }
+        let has_some =
+            !from.candidates.is_empty() || held_sdp(&p.held).is_some_and(|s| s.contains("a=candidate:"));
+        if has_some {
+            let last = from.last_candidate.map_or(p.since, |t| t.max(p.since));
+            return (last + self.config.settle).min(deadline);
+        }
+        deadline
+    }
+
+    fn maybe_flush(&mut self, id: CallId, now: Instant) {
+        let due =
+            self.calls.get(&id).and_then(|c| c.pending.as_ref()).is_some_and(|p| now >= self.flush_at(p));
+        if due {
+            self.flush(id);
+        }
+    }
+
+    fn flush(&mut self, id: CallId) {
+        let Some(p) = self.calls.get_mut(&id).and_then(|c| c.pending.take()) else { return };
+        match p.held {
+            Held::Dial(dial) => self.open(dial),
+            Held::Event(event) => {
+                let event = match (event, self.legs.get(&p.from)) {
+                    (CallEvent::Answer { sdp, early }, Some(from)) => {
+                        CallEvent::Answer { sdp: merge_candidates(&sdp, from), early }
+                    }
+                    (CallEvent::Offer { sdp }, Some(from)) => {
+                        CallEvent::Offer { sdp: merge_candidates(&sdp, from) }
+                    }
+                    (e, _) => e,
+                };
+                self.send(Some(p.to), event);
+            }
+        }
+    }
+
+    fn leg_ended(&mut self, id: CallId, leg: LegId, cause: HangupCause, sip_code: Option<u16>, now: Instant) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let is_callee = call.callee == Some(leg);
+        // Not there before it rang: the route's next target, if any.
+        let skippable =
+            matches!(cause, HangupCause::NotFound | HangupCause::Unavailable | HangupCause::Incompatible);
+        if is_callee && call.answered.is_none() && !call.rang && skippable && !call.route.is_empty() {
+            call.failed = Some((cause, sip_code));
+            call.callee = None;
+            call.pending = None;
+            self.legs.remove(&leg);
+            self.dial_next(id, now);
+            return;
+        }
+        // A caller giving up before the answer cancels.
+        let cause = if !is_callee && call.answered.is_none() && cause == HangupCause::Normal {
+            HangupCause::Cancel
+        } else {
+            cause
+        };
+        self.end_call(id, Some(leg), cause, sip_code, now);
+    }
+
+    /// Ends call `id`: every leg but `by` (the leg that ended it, if one did) is told.
+    fn end_call(
+        &mut self,
+        id: CallId,
+        by: Option<LegId>,
+        cause: HangupCause,
+        sip_code: Option<u16>,
+        now: Instant,
+    ) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let legs = [Some(call.caller), call.callee];
+        for leg in legs.into_iter().flatten() {
+            if Some(leg) != by {
+                self.send(Some(leg), CallEvent::Hangup { cause, sip_code });
+            }
+        }
+        let Some(call) = self.calls.get(&id) else { return };
+        let (caller, callee, pair) = self.parties(call);
+        let ended_by = match by {
+            Some(l) if l == call.caller => "caller",
+            Some(_) => "callee",
+            None => "bridge",
+        };
+        let reason = cause.browser_word();
+        let record = CallRecord {
+            session: format!("call-{}", id.0),
+            caller,
+            callee,
+            pair,
+            outcome: outcome(call.answered.is_some(), reason),
+            ended_by,
+            reason: reason.to_owned(),
+            sip_code,
+            setup_ms: call.answered.map(|a| millis(a.saturating_duration_since(call.started))),
+            talk_ms: call.answered.map_or(0, |a| millis(now.saturating_duration_since(a))),
+            duration_ms: millis(now.saturating_duration_since(call.started)),
+        };
+        for leg in legs.into_iter().flatten() {
+            self.legs.remove(&leg);
+        }
+        self.calls.remove(&id);
+        self.out.push_back(Output::Ended(record));
+    }
+}
+
+fn held_sdp(h: &Held) -> Option<&str> {
+    match h {
+        Held::Dial(d) => d.sdp.as_deref(),
+        Held::Event(CallEvent::Answer { sdp, .. } | CallEvent::Offer { sdp }) => Some(sdp),
+        Held::Event(_) => None,
+    }
+}
+
+fn merge_candidates(sdp: &str, from: &Leg) -> String {
+    merge(sdp, &from.candidates)
+}
