@@ -38,6 +38,8 @@ export class Call extends EventTarget {
   dataChannel: RTCDataChannel | null;
   localStream: MediaStream | null;
   ended: boolean;
+  /** Sends DTMF digits out of band (SIP: one INFO application/dtmf-relay per digit); duration in ms (40-6000, default 100). */
+  sendDtmf(digits: string, duration?: number): void;
   /** Tells the caller this side is ringing (SIP: 180 Ringing). */
   ring(): void;
   /** Answers; for a caller that sent no offer (SIP late offer), sends this side's offer. */

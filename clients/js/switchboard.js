@@ -178,6 +178,7 @@ export class Switchboard extends EventTarget {
       case 'candidate':
       case 'hangup':
       case 'ringing':
+      case 'dtmf':
         this.calls.get(msg.session)?._onMessage(msg);
         break;
       case 'error':
@@ -208,7 +209,8 @@ export class Switchboard extends EventTarget {
  * One call: an RTCPeerConnection whose signaling goes through the server.
  * Events: `track` (detail: RTCTrackEvent), `datachannel` (detail:
  * RTCDataChannel), `ringing` (the called party rings), `connected`,
- * `ended` (detail: {reason, local, sipCode, sipReason}).
+ * `dtmf` (detail: {digits, duration}: digits the other party sent out of
+ * band, e.g. SIP INFO), `ended` (detail: {reason, local, sipCode, sipReason}).
  */
 export class Call extends EventTarget {
   constructor(sb, session, remote, options) {
@@ -260,6 +262,17 @@ export class Call extends EventTarget {
     }
     await this.pc.setLocalDescription(await this.pc.createOffer());
     this.sb.send({ type: 'offer', to: this.remote, session: this.session, sdp: this.pc.localDescription.sdp });
+  }
+
+  /**
+   * Sends DTMF digits out of band: a SIP party gets one INFO
+   * (application/dtmf-relay) per digit, a browser a `dtmf` event. For tones
+   * in the media (RFC 4733), use the RTCRtpSender's `dtmf.insertDTMF` instead.
+   * @param {string} digits 0-9, *, #, A-D (1 to 32)
+   * @param {number} [duration] milliseconds per tone, 40 to 6000 (default 100)
+   */
+  sendDtmf(digits, duration) {
+    this.sb.send({ type: 'dtmf', session: this.session, digits, ...(duration ? { duration } : {}) });
   }
 
   /** Tells the caller that this side is ringing (a SIP caller gets 180 Ringing). */
@@ -351,6 +364,8 @@ export class Call extends EventTarget {
       await this._remoteReady();
     } else if (msg.type === 'ringing') {
       this.dispatchEvent(new Event('ringing'));
+    } else if (msg.type === 'dtmf') {
+      this.dispatchEvent(new CustomEvent('dtmf', { detail: { digits: msg.digits, duration: msg.duration } }));
     } else if (msg.type === 'candidate') {
       if (this._remoteSet) await this._addCandidate(msg.candidate);
       else this._early.push(msg.candidate);

@@ -187,6 +187,7 @@ impl State {
                 }))
             }
             LegEvent::Ringing => CallEvent::Ringing,
+            LegEvent::Dtmf { digit, duration_ms } => CallEvent::Dtmf { digit, duration_ms },
             LegEvent::Hangup { reason } => {
                 CallEvent::Hangup { cause: HangupCause::from_browser_sip(&reason), sip_code: None }
             }
@@ -252,6 +253,9 @@ impl State {
                         candidate: Some(&c.candidate),
                     },
                     CallEvent::Candidate(None) => LegInput::Candidate { mid: "", candidate: None },
+                    CallEvent::Dtmf { digit, duration_ms } => {
+                        LegInput::Dtmf { digit: *digit, duration_ms: *duration_ms }
+                    }
                     CallEvent::Hangup { cause, sip_code } => LegInput::Hangup {
                         reason: cause.browser_word(),
                         sip_code: *sip_code,

@@ -334,6 +334,9 @@ impl Driver {
             Event::Ringing { call } => self.tell_bridge(call, CallEvent::Ringing),
             Event::Answer { call, sdp, early } => self.tell_bridge(call, CallEvent::Answer { sdp, early }),
             Event::Offer { call, sdp } => self.tell_bridge(call, CallEvent::Offer { sdp }),
+            Event::Dtmf { call, digit, duration_ms } => {
+                self.tell_bridge(call, CallEvent::Dtmf { digit, duration_ms });
+            }
             Event::Ended { call, cause } => {
                 if let Some(leg) = self.legs_of_calls.remove(&call) {
                     self.calls_of_legs.remove(&leg);
@@ -410,6 +413,7 @@ impl Driver {
             // A provisional answer cannot go to a SIP caller (no 183 from this agent): the final one will.
             CallEvent::Answer { sdp, early: false } => self.agent.answer(call, &sdp, now),
             CallEvent::Ringing => self.agent.ringing(call, now),
+            CallEvent::Dtmf { digit, duration_ms } => self.agent.dtmf(call, digit, duration_ms, now),
             CallEvent::Hangup { cause, .. } => {
                 self.calls_of_legs.remove(&leg);
                 self.legs_of_calls.remove(&call);

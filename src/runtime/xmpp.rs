@@ -231,6 +231,11 @@ impl Driver {
                     .unwrap_or_default();
                 self.component.candidate(call, &mid, c.as_ref().map(|c| c.candidate.as_str()), now);
             }
+            CallEvent::Dtmf { digit, .. } => {
+                // Jingle's out-of-band DTMF (XEP-0181) is deprecated: XMPP clients send and take
+                // RFC 4733 telephone-events in the media, which flows end to end.
+                tracing::debug!(?leg, %digit, "out-of-band DTMF is not sent to XMPP (RFC 4733 in media)");
+            }
             CallEvent::Offer { .. } => {
                 // Renegotiation towards Jingle (content-add/modify) is not bridged yet: the call goes on
                 // with the media it has; the offer stays unanswered.

@@ -85,7 +85,8 @@ await a.addScriptTag({ content: bundle });
 await a.addScriptTag({ content: COMMON + `
 /** A JsSIP session with its outcome as promises. */
 window.track = (session) => {
-  const rec = { session, events: [] };
+  const rec = { session, events: [], dtmf: [] };
+  session.on('newDTMF', (e) => { if (e.originator === 'remote') rec.dtmf.push(e.dtmf.tone + '/' + e.dtmf.duration); });
   for (const ev of ['progress', 'accepted', 'confirmed', 'peerconnection', 'sdp']) {
     session.on(ev, (e) => rec.events.push(ev + (ev === 'progress' && e.response ? ' ' + e.response.status_code : '')));
   }
@@ -180,6 +181,8 @@ await b.addScriptTag({ content: COMMON + `
 /** A Call with its events as promises. */
 window.record = (call) => {
   call.events = [];
+  call.dtmf = [];
+  call.addEventListener('dtmf', (e) => call.dtmf.push(e.detail.digits + '/' + e.detail.duration));
   call.rang = new Promise((resolve) => call.addEventListener('ringing', () => { call.events.push('ringing'); resolve(); }));
   call.connected = new Promise((resolve) => call.addEventListener('connected', () => { call.events.push('connected'); resolve(); }));
   call.done = new Promise((resolve) => call.addEventListener('ended', (e) => resolve(e.detail)));
@@ -295,6 +298,21 @@ await scenario([
     if (r.ended) throw new Error(`JsSIP session ended: ${detail}`);
     if (r.heldAnswer !== 'recvonly' || h1 - h0 > 2 || !(u > h1 + 10)) throw new Error(detail);
     return detail;
+  }],
+  ['SIP->browser: DTMF both ways (JsSIP INFO application/dtmf-relay <-> browser `dtmf`)', async () => {
+    await a.evaluate(() => out.session.sendDTMF('1#', { transportType: 'INFO', duration: 160, interToneGap: 100 }));
+    const got = await b.evaluate(() => within(new Promise((resolve) => {
+      const wait = () => (call.dtmf.length >= 2 ? resolve(call.dtmf.join(',')) : setTimeout(wait, 50));
+      wait();
+    }), 5000, 'the browser got no dtmf'));
+    if (got !== '1/160,#/160') throw new Error(`browser got ${got}, want 1/160,#/160`);
+    await b.evaluate(() => call.sendDtmf('4B', 200));
+    const back = await a.evaluate(() => within(new Promise((resolve) => {
+      const wait = () => (out.dtmf.length >= 2 ? resolve(out.dtmf.join(',')) : setTimeout(wait, 50));
+      wait();
+    }), 5000, 'JsSIP got no INFO'));
+    if (back !== '4/200,B/200') throw new Error(`JsSIP got ${back}, want 4/200,B/200`);
+    return `browser got ${got}; JsSIP got ${back}`;
   }],
   ['SIP->browser: hangup from the browser ends the JsSIP session (BYE)', async () => {
     await b.evaluate(() => call.hangup('done'));

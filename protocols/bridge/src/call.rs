@@ -69,6 +69,14 @@ pub enum CallEvent {
     },
     /// A trickled candidate; `None` is the end of candidates.
     Candidate(Option<IceCandidateInit>),
+    /// A DTMF digit sent out of band (SIP INFO `application/dtmf-relay`,
+    /// browser `dtmf`); RFC 4733 telephone-events stay in the media.
+    Dtmf {
+        /// `0`-`9`, `*`, `#` or `A`-`D`.
+        digit: char,
+        /// Milliseconds.
+        duration_ms: u32,
+    },
     /// The leg ended (told to a leg: end it).
     Hangup {
         /// Why.
@@ -382,6 +390,9 @@ impl Bridge {
                     c.rang = true;
                 }
                 self.forward_sdp(id, leg, other, CallEvent::Answer { sdp, early }, now);
+            }
+            CallEvent::Dtmf { digit, duration_ms } => {
+                self.send(other, CallEvent::Dtmf { digit, duration_ms })
             }
             CallEvent::Offer { sdp } => {
                 // The callee's offer answers a late-offer call.

@@ -141,11 +141,32 @@ pub enum LegEvent {
     },
     /// The browser is ringing.
     Ringing,
+    /// The browser sent a DTMF digit (one event per digit).
+    Dtmf {
+        /// `0`-`9`, `*`, `#` or `A`-`D`.
+        digit: char,
+        /// Milliseconds.
+        duration_ms: u32,
+    },
     /// The browser ended the call (or went away) with this reason.
     Hangup {
         /// `busy`, `decline`, `normal`, `peer-disconnected`, ...
         reason: String,
     },
+}
+
+/// Most digits in one `dtmf` message.
+const MAX_DTMF_DIGITS: usize = 32;
+/// Tone length when a `dtmf` message gives none (ms, W3C `insertDTMF`'s default).
+const DEFAULT_DTMF_MS: u32 = 100;
+/// Shortest tone (ms, W3C `insertDTMF`).
+const MIN_DTMF_MS: u32 = 40;
+/// Longest tone (ms, W3C `insertDTMF`).
+const MAX_DTMF_MS: u32 = 6000;
+
+/// Whether `c` is a DTMF digit (RFC 4733 §3.2 events 0-15).
+pub fn is_dtmf_digit(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c.to_ascii_uppercase(), '*' | '#' | 'A' | 'B' | 'C' | 'D')
 }
 
 /// What an external leg tells the browser side.
@@ -171,6 +192,13 @@ pub enum LegInput<'a> {
         mid: &'a str,
         /// `candidate:...`; `None` at the end of candidates.
         candidate: Option<&'a str>,
+    },
+    /// The leg's party sent a DTMF digit (SIP INFO).
+    Dtmf {
+        /// `0`-`9`, `*`, `#` or `A`-`D`.
+        digit: char,
+        /// Milliseconds.
+        duration_ms: u32,
     },
     /// The leg ended.
     Hangup {
@@ -592,6 +620,11 @@ impl Hub {
                 let sid = required(m.session.as_deref(), "session", kind)?;
                 self.ringing(from, sid)
             }
+            "dtmf" => {
+                let sid = required(m.session.as_deref(), "session", kind)?;
+                let digits = required(m.digits.as_deref(), "digits", kind)?;
+                self.dtmf(from, sid, digits, m.duration)
+            }
             "ping" => {
                 self.send(from, &Notice { reference, ..Notice::new("pong") });
                 Ok(())
@@ -688,6 +721,40 @@ impl Hub {
         match other {
             Party::Peer(to) => self.relay(from, to, "ringing", sid, None, None),
             Party::Leg(leg) => self.out.push_back(Output::Leg { leg, event: LegEvent::Ringing }),
+        }
+        Ok(())
+    }
+
+    /// `dtmf`: digits for the other party of a session (relayed to a browser
+    /// as they are; one [`LegEvent::Dtmf`] per digit to a leg).
+    fn dtmf(&mut self, from: PeerId, sid: &str, digits: &str, duration: Option<u32>) -> Result<(), Refusal> {
+        if digits.is_empty() || digits.len() > MAX_DTMF_DIGITS || !digits.chars().all(is_dtmf_digit) {
+            return refuse(ErrorCode::BadValue, "digits are 1 to 32 of 0-9, *, #, A-D");
+        }
+        let duration_ms = duration.unwrap_or(DEFAULT_DTMF_MS);
+        if !(MIN_DTMF_MS..=MAX_DTMF_MS).contains(&duration_ms) {
+            return refuse(ErrorCode::BadValue, "duration is 40 to 6000 milliseconds");
+        }
+        let other = self.party_session(from, sid)?.other(Party::Peer(from)).expect("a party");
+        match other {
+            Party::Peer(to) => {
+                let sender = &self.peers[&from];
+                let (id, name) = (sender.id.clone(), sender.name.clone());
+                self.stats.messages_relayed += 1;
+                let relayed = Relayed {
+                    from_name: name.as_deref(),
+                    digits: Some(digits),
+                    duration: Some(duration_ms),
+                    ..Relayed::new("dtmf", &id, sid)
+                };
+                self.send(to, &relayed);
+            }
+            Party::Leg(leg) => {
+                for digit in digits.chars() {
+                    let event = LegEvent::Dtmf { digit: digit.to_ascii_uppercase(), duration_ms };
+                    self.out.push_back(Output::Leg { leg, event });
+                }
+            }
         }
         Ok(())
     }

@@ -283,6 +283,18 @@ impl Hub {
                     &Relayed { candidate: Some(&init), from_name, ..Relayed::new("candidate", &uri, &sid) },
                 );
             }
+            LegInput::Dtmf { digit, duration_ms } => {
+                let mut buf = [0u8; 4];
+                let digits: &str = digit.encode_utf8(&mut buf);
+                self.stats_relayed();
+                let relayed = Relayed {
+                    digits: Some(digits),
+                    duration: Some(duration_ms),
+                    from_name,
+                    ..Relayed::new("dtmf", &uri, &sid)
+                };
+                self.send(browser, &relayed);
+            }
             LegInput::Hangup { reason, sip_code, sip_reason } => {
                 self.legs.remove(&leg);
                 self.end_session(&sid, Party::Leg(leg), reason, sip_code, sip_reason);

@@ -115,6 +115,12 @@ pub(crate) struct RawMessage<'a> {
     pub candidate: Option<Value>,
     #[serde(borrow, default)]
     pub reason: Option<Cow<'a, str>>,
+    /// `dtmf`: the digits (`0`-`9`, `*`, `#`, `A`-`D`).
+    #[serde(borrow, default)]
+    pub digits: Option<Cow<'a, str>>,
+    /// `dtmf`: milliseconds per tone.
+    #[serde(default)]
+    pub duration: Option<u32>,
 }
 
 /// `welcome`.
@@ -185,6 +191,12 @@ pub(crate) struct Relayed<'a> {
     /// A provisional answer (SIP 183 with SDP: early media).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub early: bool,
+    /// `dtmf`: the digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digits: Option<&'a str>,
+    /// `dtmf`: milliseconds per tone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u32>,
 }
 
 impl<'a> Relayed<'a> {
@@ -200,6 +212,8 @@ impl<'a> Relayed<'a> {
             sip_code: None,
             sip_reason: None,
             early: false,
+            digits: None,
+            duration: None,
         }
     }
 }

@@ -218,6 +218,16 @@ pub fn response(
 
 /// Ends a message: Server/User-Agent is the caller's business; this writes
 /// Content-Type (for a body), Content-Length and the body.
+/// Ends a message with a body of `content_type` (or none).
+pub(crate) fn finish_typed(out: &mut String, content_type: &str, body: Option<&str>) {
+    match body {
+        Some(b) => {
+            let _ = write!(out, "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{b}", b.len());
+        }
+        None => out.push_str("Content-Length: 0\r\n\r\n"),
+    }
+}
+
 pub(crate) fn finish(out: &mut String, body: Option<&str>) {
     match body {
         Some(b) => {

@@ -279,7 +279,14 @@ pub fn check(bytes: &[u8]) -> Result<Message<'_>, Verdict> {
     if !m.body.is_empty() {
         let ctype = m.header("Content-Type").unwrap_or_default();
         let media = ctype.split(';').next().unwrap_or_default().trim();
-        if !media.eq_ignore_ascii_case("application/sdp") && !media.eq_ignore_ascii_case("multipart/mixed") {
+        // INFO carries out-of-band DTMF (application/dtmf-relay, application/dtmf).
+        let dtmf = m.method() == Some("INFO")
+            && (media.eq_ignore_ascii_case("application/dtmf-relay")
+                || media.eq_ignore_ascii_case("application/dtmf"));
+        if !dtmf
+            && !media.eq_ignore_ascii_case("application/sdp")
+            && !media.eq_ignore_ascii_case("multipart/mixed")
+        {
             return Err(Verdict::Respond {
                 code: 415,
                 reason: "Unsupported Media Type".into(),

@@ -153,6 +153,15 @@ pub enum Event {
         /// A provisional answer (early media).
         early: bool,
     },
+    /// The peer sent a DTMF digit in an INFO (`application/dtmf-relay` or `application/dtmf`).
+    Dtmf {
+        /// The call.
+        call: CallRef,
+        /// `0`-`9`, `*`, `#` or `A`-`D`.
+        digit: char,
+        /// Milliseconds (250 when the INFO gave none).
+        duration_ms: u32,
+    },
     /// An upstream registration (trunk) changed state.
     Trunk {
         /// The trunk's name.
@@ -176,6 +185,43 @@ pub enum Event {
         /// Why.
         cause: EndCause,
     },
+}
+
+/// The digit and duration of a DTMF INFO body: `application/dtmf-relay`
+/// (`Signal=5` and `Duration=160` lines, the de facto format) or
+/// `application/dtmf` (the digit alone). `None` for anything else.
+pub fn parse_dtmf_info(content_type: &str, body: &[u8]) -> Option<(char, u32)> {
+    let ctype = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let body = std::str::from_utf8(body).ok()?;
+    let digit_of = |v: &str| {
+        let v = v.trim();
+        let mut chars = v.chars();
+        let c = chars.next()?.to_ascii_uppercase();
+        let ok = chars.next().is_none() && (c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
+        // `Signal=10`/`11` are `*`/`#` in some phones' bodies (RFC 4733 event numbers).
+        match v {
+            "10" => Some('*'),
+            "11" => Some('#'),
+            _ => ok.then_some(c),
+        }
+    };
+    match ctype.as_str() {
+        "application/dtmf-relay" => {
+            let mut digit = None;
+            let mut duration = 250;
+            for line in body.lines() {
+                let Some((k, v)) = line.split_once('=') else { continue };
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "signal" => digit = digit_of(v),
+                    "duration" => duration = v.trim().parse().unwrap_or(250),
+                    _ => {}
+                }
+            }
+            Some((digit?, duration.clamp(40, 6000)))
+        }
+        "application/dtmf" => Some((digit_of(body)?, 250)),
+        _ => None,
+    }
 }
 
 /// Who started the call.
@@ -537,8 +583,23 @@ impl Agent {
         let _ = write!(out, "Call-ID: {}\r\nCSeq: {cseq} {method}\r\n", c.call_id);
         out.push_str(extra);
         out.push_str("User-Agent: switchboard\r\n");
-        build::finish(&mut out, body);
+        // Every body this agent sends in a dialog is SDP, but for INFO's DTMF.
+        let content_type = if method == "INFO" { "application/dtmf-relay" } else { "application/sdp" };
+        build::finish_typed(&mut out, content_type, body);
         Some((flow, branch, out.into_bytes()))
+    }
+
+    /// Sends DTMF `digit` lasting `duration_ms` to the peer of an established
+    /// call: an INFO with `application/dtmf-relay` (the body SIP phones and
+    /// PBXs take: `Signal=5`, `Duration=160`).
+    pub fn dtmf(&mut self, id: CallRef, digit: char, duration_ms: u32, now: Instant) {
+        if self.calls.get(&id).is_none_or(|c| c.state != State::Confirmed) {
+            return;
+        }
+        let body = format!("Signal={digit}\r\nDuration={duration_ms}\r\n");
+        if let Some((flow, branch, bytes)) = self.dialog_request(id, "INFO", None, "", Some(&body)) {
+            self.start_client(branch, None, "INFO", flow, bytes, now);
+        }
     }
 
     fn send_bye(&mut self, id: CallRef, now: Instant) {

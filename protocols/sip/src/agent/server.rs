@@ -267,7 +267,14 @@ impl Agent {
                 self.reply_code(&key, flow, bytes, 200, "OK", now);
             }
             "OPTIONS" => self.reply(Some(&key), flow, bytes, &uas::options_ok(), now),
-            "INFO" | "NOTIFY" => self.reply_code(&key, flow, bytes, 200, "OK", now),
+            "INFO" => {
+                self.reply_code(&key, flow, bytes, 200, "OK", now);
+                let ctype = m.header("Content-Type").unwrap_or_default();
+                if let Some((digit, duration_ms)) = super::parse_dtmf_info(ctype, m.body) {
+                    self.events.push_back(Event::Dtmf { call: id, digit, duration_ms });
+                }
+            }
+            "NOTIFY" => self.reply_code(&key, flow, bytes, 200, "OK", now),
             _ => self.reply(Some(&key), flow, bytes, &uas::screen(bytes), now),
         }
     }

@@ -76,14 +76,42 @@ fn incoming_call_rings_answers_and_retransmits_200_until_ack() {
     a.handle_message(flow(), ack.as_bytes(), now, 1000);
     a.handle_timeout(now + Duration::from_secs(2));
     assert!(sent(&mut a).is_empty(), "no retransmission after the ACK");
+    // DTMF in an INFO (JsSIP's body), and one out.
+    let info = format!(
+        "INFO sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK4\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 24\r\n\r\nSignal=#\r\nDuration=160\r\n"
+    );
+    a.handle_message(flow(), info.as_bytes(), now, 1000);
+    assert_eq!(first_line(&sent(&mut a)[0]), "SIP/2.0 200 OK");
+    assert_eq!(a.poll_event(), Some(Event::Dtmf { call, digit: '#', duration_ms: 160 }));
+    a.dtmf(call, '4', 200, now);
+    let out = sent(&mut a);
+    assert!(out[0].starts_with("INFO sip:carol@127.0.0.1:5062 SIP/2.0\r\n"), "{}", out[0]);
+    assert_eq!(header(&out[0], "Content-Type"), "application/dtmf-relay");
+    assert!(out[0].ends_with("\r\n\r\nSignal=4\r\nDuration=200\r\n"));
     // BYE from the caller ends the call.
     let bye = format!(
-        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 3 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     );
     a.handle_message(flow(), bye.as_bytes(), now, 1000);
     assert_eq!(first_line(&sent(&mut a)[0]), "SIP/2.0 200 OK");
     assert!(matches!(a.poll_event(), Some(Event::Ended { cause: EndCause { reason: "normal", .. }, .. })));
     assert_eq!(a.stats().calls, 0);
+}
+
+#[test]
+fn dtmf_info_bodies() {
+    use super::parse_dtmf_info;
+    assert_eq!(parse_dtmf_info("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"), Some(('5', 160)));
+    assert_eq!(parse_dtmf_info("Application/DTMF-Relay; x=y", b"signal= *\nduration=100"), Some(('*', 100)));
+    assert_eq!(parse_dtmf_info("application/dtmf-relay", b"Signal=11\r\n"), Some(('#', 250)));
+    assert_eq!(parse_dtmf_info("application/dtmf", b"a"), Some(('A', 250)));
+    assert_eq!(parse_dtmf_info("application/dtmf-relay", b"Signal=E\r\n"), None);
+    assert_eq!(parse_dtmf_info("application/dtmf-relay", b"Duration=100\r\n"), None);
+    assert_eq!(parse_dtmf_info("text/plain", b"5"), None);
+    assert_eq!(
+        parse_dtmf_info("application/dtmf-relay", b"Signal=1\r\nDuration=999999\r\n"),
+        Some(('1', 6000))
+    );
 }
 
 #[test]
