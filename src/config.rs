@@ -590,6 +590,36 @@ mod tests {
     }
 
     #[test]
+    fn dial_plan_rules_and_ring_timeout_from_the_file() {
+        let text = "ring_timeout_secs = 45\n\
+            [[dial_plan]]\nmatch = \"xmpp:+1*@gw\"\nfrom = \"xmpp\"\nroute = \"sip:+1$1@trunk.example\"\n\
+            [[dial_plan]]\nmatch = \"support\"\nroute = [\"browser:agent\", \"phone:desk\"]\n\
+            [[dial_plan]]\nmatch = \"sip:900*@*\"\nreject = \"decline\"\n";
+        let file: FileConfig = toml::from_str(text).unwrap();
+        let mut config = Config::default();
+        file.apply(&mut config).unwrap();
+        assert_eq!(config.ring_timeout, Duration::from_secs(45));
+        use switchboard_bridge::{Action, HangupCause, LegKind};
+        assert_eq!(config.dial_plan.len(), 3);
+        assert_eq!(config.dial_plan[0].from, Some(LegKind::Xmpp));
+        assert_eq!(
+            config.dial_plan[1].action,
+            Action::Route(vec!["browser:agent".into(), "phone:desk".into()])
+        );
+        assert_eq!(config.dial_plan[2].action, Action::Reject(HangupCause::Decline));
+        for (bad, why) in [
+            ("[[dial_plan]]\nmatch = \"x\"\nroute = \"tel:1\"\n", "tel:1"),
+            ("[[dial_plan]]\nmatch = \"x\"\nreject = \"maybe\"\n", "maybe"),
+            ("[[dial_plan]]\nmatch = \"x\"\n", "either route or reject"),
+            ("[[dial_plan]]\nmatch = \"x\"\nfrom = \"fax\"\nroute = \"sip:a@b\"\n", "fax"),
+        ] {
+            let file: FileConfig = toml::from_str(bad).unwrap();
+            let err = file.apply(&mut Config::default()).unwrap_err();
+            assert!(err.contains(why) && err.contains("rule 1"), "{err}");
+        }
+    }
+
+    #[test]
     fn xmpp_table_needs_all_three_settings_and_a_plain_domain() {
         let file: FileConfig = toml::from_str(
             "[xmpp]\nserver = \"127.0.0.1:5347\"\ndomain = \"gw.example.org\"\nsecret = \"s\"\n",
