@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use switchboard_bridge::{CallEvent, Caller, HangupCause, LegId, LegKind, Target};
-use switchboard_jingle::component::{CallId, Component, ComponentConfig, Event};
+use switchboard_jingle::component::{CallError, CallId, Component, ComponentConfig, Event};
 use switchboard_sdp::IceCandidateInit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -217,12 +217,14 @@ impl Driver {
         };
         let Some(&call) = self.legs.get(&leg) else { return };
         match event {
-            CallEvent::Answer { sdp, early: false } => {
-                if let Err(e) = self.component.answer(call, &sdp, now) {
+            CallEvent::Answer { sdp, early: false } => match self.component.answer(call, &sdp, now) {
+                Ok(()) => {}
+                Err(CallError::Sdp(e)) => {
                     tracing::info!(error = %e, "answer not expressible in Jingle: ending the call");
                     self.component.hangup(call, "incompatible", now);
                 }
-            }
+                Err(e) => tracing::info!(?leg, error = %e, "answer not passed to XMPP"),
+            },
             CallEvent::Ringing => self.component.ringing(call, now),
             CallEvent::Candidate(c) => {
                 let mid = c
@@ -236,10 +238,12 @@ impl Driver {
                 // RFC 4733 telephone-events in the media, which flows end to end.
                 tracing::debug!(?leg, %digit, "out-of-band DTMF is not sent to XMPP (RFC 4733 in media)");
             }
-            CallEvent::Offer { .. } => {
-                // Renegotiation towards Jingle (content-add/modify) is not bridged yet: the call goes on
-                // with the media it has; the offer stays unanswered.
-                tracing::info!(?leg, "renegotiation in an XMPP call is not bridged");
+            CallEvent::Offer { sdp } => {
+                // Hold/resume and ICE restart are bridged (the component answers, at once or after
+                // the peer's new credentials); other changes leave the offer unanswered.
+                if let Err(e) = self.component.reoffer(call, &sdp, now) {
+                    tracing::info!(?leg, error = %e, "renegotiation not bridged to XMPP");
+                }
             }
             CallEvent::Hangup { cause, .. } => {
                 self.legs.remove(&leg);

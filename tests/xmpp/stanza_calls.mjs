@@ -257,6 +257,109 @@ const codecCheck = (key, fromName, toName) => async () => {
   return `${d.total} rtpmap/fmtp/rtcp-fb lines identical`;
 };
 
+
+// --- changes to a call in progress (protocols/jingle/src/component/renegotiate.rs)
+const ufragOf = (sdp) => (sdp.match(/^a=ice-ufrag:(.*)$/m) || [])[1];
+const audioDir = (sdp) => {
+  const audio = sdp.split(/\r?\n(?=m=)/).find((sec) => sec.startsWith('m=audio')) || '';
+  return (audio.match(/^a=(sendrecv|sendonly|recvonly|inactive)$/m) || [])[1] || 'sendrecv';
+};
+/** Audio packets received on both sides now. */
+const packets = async () => Promise.all([
+  a.evaluate(async (sid) => {
+    let n = 0;
+    for (const st of (await sessions.get(sid).pc.getStats()).values()) if (st.type === 'inbound-rtp' && st.kind === 'audio') n += st.packetsReceived;
+    return n;
+  }, sid),
+  b.evaluate(async () => {
+    let n = 0;
+    for (const st of (await call.pc.getStats()).values()) if (st.type === 'inbound-rtp' && st.kind === 'audio') n += st.packetsReceived;
+    return n;
+  }),
+]);
+/** Waits until `fn` (evaluated in `page`) returns a truthy value. */
+const until = (page, fn, arg, ms, what) => page.evaluate(async ([src, arg, ms, what]) => {
+  const f = eval(src);
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f(arg);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(what + ' within ' + ms + ' ms');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, [fn.toString(), arg, ms, what]);
+/** After an ICE restart: new credentials on both sides, and audio still arriving both ways. */
+const afterRestart = async (before) => {
+  const [sa, sb2] = await Promise.all([
+    a.evaluate((sid) => sessions.get(sid).pc.remoteDescription.sdp, sid),
+    b.evaluate(() => call.pc.remoteDescription.sdp),
+  ]);
+  if (ufragOf(sa) === before.a || ufragOf(sb2) === before.b) {
+    throw new Error(`credentials unchanged: stanza sees ${ufragOf(sa)} (was ${before.a}), browser sees ${ufragOf(sb2)} (was ${before.b})`);
+  }
+  const p0 = await packets();
+  await a.waitForTimeout(1500);
+  const p1 = await packets();
+  if (!(p1[0] > p0[0] + 10 && p1[1] > p0[1] + 10)) throw new Error(`audio after the restart: stanza ${p0[0]}->${p1[0]}, browser ${p0[1]}->${p1[1]}`);
+  const states = await b.evaluate(() => call.pc.iceConnectionState);
+  return `ufrag stanza-side ${before.a}->${ufragOf(sa)}, browser-side ${before.b}->${ufragOf(sb2)}; packets stanza ${p0[0]}->${p1[0]}, browser ${p0[1]}->${p1[1]}; browser ICE ${states}`;
+};
+const ufrags = async () => ({
+  a: ufragOf(await a.evaluate((sid) => sessions.get(sid).pc.remoteDescription.sdp, sid)),
+  b: ufragOf(await b.evaluate(() => call.pc.remoteDescription.sdp)),
+});
+/** The browser makes a new offer itself (an app using call.pc): ICE restart, or audio `direction`. */
+const browserReoffers = (opts) => b.evaluate(async (opts) => {
+  if (opts.direction) {
+    const t = call.pc.getTransceivers().find((x) => x.receiver.track.kind === 'audio');
+    t.direction = opts.direction;
+  }
+  const offer = await call.pc.createOffer({ iceRestart: !!opts.iceRestart });
+  await call.pc.setLocalDescription(offer);
+  sb.send({ type: 'offer', to: call.remote, session: call.session, sdp: call.pc.localDescription.sdp });
+}, opts);
+const browserStable = () => until(b, () => call.pc.signalingState === 'stable' && call.pc.remoteDescription, null, 8000, 'the browser got no answer to its new offer');
+const stanzaSaw = (what, since) => until(a, ([what, since]) => trace.slice(since).some((r) => r.dir === 'in' && r.data.includes(`<${what} xmlns="urn:xmpp:jingle:apps:rtp:info:1"`) || r.dir === 'in' && r.data.includes(`<${what} xmlns='urn:xmpp:jingle:apps:rtp:info:1'`)), [what, since], 8000, `stanza got no session-info <${what}/>`);
+const traceLen = () => a.evaluate(() => trace.length);
+const restartByStanza = async () => {
+  const before = await ufrags();
+  await a.evaluate((sid) => sessions.get(sid).restartIce(), sid);
+  await until(b, (u) => call.pc.signalingState === 'stable' && ((call.pc.remoteDescription.sdp.match(/^a=ice-ufrag:(.*)$/m) || [])[1] !== u), before.b, 8000, 'no new offer from stanza\'s restart on the browser');
+  await until(a, ([sid, u]) => { const pc = sessions.get(sid).pc; return pc.signalingState === 'stable' && ((pc.remoteDescription.sdp.match(/^a=ice-ufrag:(.*)$/m) || [])[1] !== u); }, [sid, before.a], 8000, 'stanza got no new credentials back');
+  return afterRestart(before);
+};
+const restartByBrowser = async () => {
+  const before = await ufrags();
+  await browserReoffers({ iceRestart: true });
+  await browserStable();
+  await until(a, ([sid, u]) => ((sessions.get(sid).pc.remoteDescription.sdp.match(/^a=ice-ufrag:(.*)$/m) || [])[1] !== u), [sid, before.a], 8000, 'stanza did not take the new credentials');
+  return afterRestart(before);
+};
+const holdByBrowser = async () => {
+  const t0 = await traceLen();
+  await browserReoffers({ direction: 'sendonly' });
+  await browserStable();
+  await stanzaSaw('hold', t0);
+  const held = audioDir(await b.evaluate(() => call.pc.remoteDescription.sdp));
+  if (held !== 'recvonly') throw new Error(`the answer to the hold offer is ${held}, want recvonly`);
+  const t1 = await traceLen();
+  await browserReoffers({ direction: 'sendrecv' });
+  await browserStable();
+  await stanzaSaw('active', t1);
+  const back = audioDir(await b.evaluate(() => call.pc.remoteDescription.sdp));
+  if (back !== 'sendrecv') throw new Error(`the answer to the resume offer is ${back}`);
+  return 'stanza got <hold/> then <active/>; the browser got recvonly then sendrecv answers';
+};
+const holdByStanza = async () => {
+  await a.evaluate((sid) => sessions.get(sid).hold(), sid);
+  await until(b, () => call.pc.signalingState === 'stable' && /a=sendonly/.test(call.pc.remoteDescription.sdp.split(/\r?\n(?=m=)/).find((x) => x.startsWith('m=audio')) || ''), null, 8000, 'no sendonly offer on the browser');
+  const answered = audioDir(await b.evaluate(() => call.pc.localDescription.sdp));
+  await a.evaluate((sid) => sessions.get(sid).resume(), sid);
+  await until(b, () => call.pc.signalingState === 'stable' && !/a=sendonly/.test(call.pc.remoteDescription.sdp.split(/\r?\n(?=m=)/).find((x) => x.startsWith('m=audio')) || ''), null, 8000, 'no offer back to sendrecv on the browser');
+  if (answered !== 'recvonly') throw new Error(`the browser answered the hold with ${answered}`);
+  return 'the browser got a sendonly offer (answered recvonly), then sendrecv again';
+};
+
 // ------------------------------------------------------------------------------------------------
 // Setup: log in, register, the component is there.
 await scenario([
@@ -407,6 +510,9 @@ await scenario([
     await webAnswers(r.s0);
     return audioBothWays(sid);
   }],
+  ["XMPP->browser: stanza restarts ICE (transport-info with new ufrag/pwd) -> the browser gets an offer with them, its answer's credentials go back; audio goes on", restartByStanza],
+  ['XMPP->browser: stanza holds and resumes (session-info <hold/>, <active/>) -> the browser gets sendonly, then sendrecv offers', holdByStanza],
+  ['XMPP->browser: the browser holds and resumes (offers a=sendonly, a=sendrecv) -> stanza gets <hold/>, <active/>; answers recvonly, sendrecv', holdByBrowser],
   ['XMPP->browser: hangup from the browser ends the stanza session (session-terminate <success/>)', webHangsUp],
 ]);
 
@@ -506,6 +612,8 @@ await scenario([
     await aliceProceeds(s0);
     return audioBothWays(sid);
   }],
+  ["browser->XMPP: the browser restarts ICE (new offer, iceRestart) -> stanza gets transport-info with new credentials and answers with its own; audio goes on", restartByBrowser],
+  ['browser->XMPP: the browser holds and resumes -> stanza gets <hold/>, <active/>', holdByBrowser],
   ['browser->XMPP: hangup from stanza ends the browser call', stanzaHangsUp],
 ]);
 await scenario([

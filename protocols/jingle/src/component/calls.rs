@@ -67,7 +67,7 @@ pub(crate) struct Call {
     /// The other party: bare while `Proposed`, full after.
     pub(crate) peer: String,
     /// The initiator's full JID.
-    initiator: String,
+    pub(crate) initiator: String,
     /// Whether JMI went before the session (finish is sent when it ends after being accepted).
     jmi: bool,
     /// The session-initiate to send once the proposal is accepted.
@@ -76,12 +76,35 @@ pub(crate) struct Call {
     /// Browser candidates waiting for our description to be sent.
     pending: Vec<(String, Option<String>)>,
     /// Our ICE credentials per content: (name, ufrag, pwd).
-    creds: Vec<(String, Option<String>, Option<String>)>,
+    pub(crate) creds: Vec<(String, Option<String>, Option<String>)>,
+    /// The other leg's description as last given (its offer or answer).
+    pub(crate) local_sdp: Option<String>,
+    /// The peer's description as last passed on, as SDP.
+    pub(crate) remote_sdp: Option<String>,
+    /// A change of the session under way ([`super::renegotiate`]).
+    pub(crate) reneg: Renegotiation,
+    /// We told the peer `<hold/>`.
+    pub(crate) held: bool,
+    /// The peer told us `<hold/>`.
+    pub(crate) peer_held: bool,
     /// The peer's contents with `<rtcp-mux/>`: their RTCP candidates are not passed on.
     muxed: Vec<String>,
     /// Content names the browser knows under another `mid` (longer than browsers take): (name, mid).
-    mids: Vec<(String, String)>,
+    pub(crate) mids: Vec<(String, String)>,
     ringing_sent: bool,
+}
+
+/// A change of an active session under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Renegotiation {
+    /// None.
+    Idle,
+    /// We sent new ICE credentials; the peer's come back as the answer.
+    OurRestart,
+    /// The peer's `<hold/>`/`<active/>` went to the other leg as an offer; its answer stays here.
+    TheirOffer,
+    /// The peer's ICE restart went to the other leg as an offer; its answer's credentials go back.
+    TheirRestart,
 }
 
 impl Call {
@@ -125,6 +148,8 @@ pub enum CallError {
     WrongState,
     /// The description cannot be expressed in Jingle.
     Sdp(String),
+    /// A change of the session Jingle clients do not take (what it is).
+    Unsupported(String),
 }
 
 impl std::fmt::Display for CallError {
@@ -133,6 +158,7 @@ impl std::fmt::Display for CallError {
             CallError::UnknownCall => f.write_str("no such XMPP call"),
             CallError::WrongState => f.write_str("the XMPP call is not waiting for that"),
             CallError::Sdp(e) => write!(f, "the description cannot be sent as Jingle: {e}"),
+            CallError::Unsupported(what) => write!(f, "{what} is not bridged to Jingle"),
         }
     }
 }
@@ -267,8 +293,16 @@ impl Component {
                 muxed: Vec::new(),
                 mids: Vec::new(),
                 ringing_sent: false,
+                local_sdp: None,
+                remote_sdp: None,
+                reneg: Renegotiation::Idle,
+                held: false,
+                peer_held: false,
             },
         );
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.local_sdp = Some(sdp.to_owned());
+        }
         if direct {
             self.send_offer(id);
         } else {
@@ -294,6 +328,13 @@ impl Component {
     /// The browser answers an incoming call with `sdp`: session-accept.
     pub fn answer(&mut self, call: CallId, sdp: &str, _now: Instant) -> Result<(), CallError> {
         let c = self.calls.get(&call).ok_or(CallError::UnknownCall)?;
+        if c.state == State::Active {
+            // The answer to an offer made from the peer's hold or ICE restart.
+            return match self.renegotiation_answer(call, sdp)? {
+                true => Ok(()),
+                false => Err(CallError::WrongState),
+            };
+        }
         if c.dir != Dir::In || c.state != State::Initiated {
             return Err(CallError::WrongState);
         }
@@ -312,6 +353,7 @@ impl Component {
         c.creds = creds_of(&j);
         c.state = State::Active;
         c.ring_deadline = None;
+        c.local_sdp = Some(sdp.to_owned());
         self.send_jingle(call, j);
         self.flush_candidates(call);
         Ok(())
@@ -402,7 +444,7 @@ impl Component {
     // ---- sending ----
 
     /// Sends `j` to the call's peer as an IQ set and remembers it.
-    fn send_jingle(&mut self, call: CallId, j: Jingle) {
+    pub(super) fn send_jingle(&mut self, call: CallId, j: Jingle) {
         let Some(c) = self.calls.get(&call) else { return };
         let (from, to) = (c.local.clone(), c.peer.clone());
         let id = self.fresh_id("jg");
@@ -610,6 +652,7 @@ impl Component {
                             c.state = State::Active;
                             c.ring_deadline = None;
                             c.muxed = muxed_of(&j);
+                            c.remote_sdp = Some(converted.value.clone());
                         }
                         self.events.push_back(Event::Answer { call, sdp: converted.value });
                     }
@@ -646,21 +689,58 @@ impl Component {
                         SessionInfo::Ringing if dir == Dir::Out && state == State::Initiated => {
                             self.events.push_back(Event::Ringing { call });
                         }
+                        SessionInfo::Hold if state == State::Active => self.peer_hold(call, true),
+                        SessionInfo::Active | SessionInfo::Unhold if state == State::Active => {
+                            self.peer_hold(call, false);
+                        }
                         other => self.log(format!("session {}: {} from {from}", j.sid, other.as_str())),
                     }
                 }
             }
             Action::TransportInfo => {
                 self.ack(iq);
-                let (muxed, mids) =
-                    self.calls.get(&call).map(|c| (c.muxed.clone(), c.mids.clone())).unwrap_or_default();
+                let (muxed, mids, remote) = self
+                    .calls
+                    .get(&call)
+                    .map(|c| (c.muxed.clone(), c.mids.clone(), c.remote_sdp.clone()))
+                    .unwrap_or_default();
+                let browser_mid = |name: &str| {
+                    mids.iter().find(|(n, _)| n == name).map_or(name.to_owned(), |(_, m)| m.clone())
+                };
+                // New credentials for a content: an ICE restart (XEP-0176 §2.4), ours answered or the peer's.
+                let mut restarted: Vec<(String, String, String)> = Vec::new();
+                if state == State::Active
+                    && let Some(remote) = &remote
+                {
+                    let (known_mids, known) =
+                        (super::renegotiate::mids(remote), super::renegotiate::ufrags(remote));
+                    for content in &j.contents {
+                        let Some(ice) = content.ice() else { continue };
+                        let (Some(ufrag), Some(pwd)) = (&ice.ufrag, &ice.pwd) else { continue };
+                        let mid = browser_mid(&content.name);
+                        let at = known_mids.iter().position(|m| m.as_deref() == Some(mid.as_str()));
+                        if at.is_some_and(|i| known[i].as_deref() != Some(ufrag.as_str())) {
+                            restarted.push((mid, ufrag.to_string(), pwd.to_string()));
+                        }
+                    }
+                }
+                let mut restart_candidates = Vec::new();
                 for t in convert::candidates_of(&j) {
                     if muxed.contains(&t.mid) && is_rtcp(&t.candidate) {
                         continue;
                     }
+                    let mid = browser_mid(&t.mid);
+                    if restarted.iter().any(|(m, _, _)| *m == mid) {
+                        if !t.candidate.is_empty() {
+                            restart_candidates.push((mid, t.candidate));
+                        }
+                        continue;
+                    }
                     let candidate = (!t.candidate.is_empty()).then_some(t.candidate);
-                    let mid = mids.iter().find(|(name, _)| *name == t.mid).map_or(t.mid, |(_, m)| m.clone());
                     self.events.push_back(Event::Candidate { call, mid, candidate });
+                }
+                if !restarted.is_empty() {
+                    self.peer_restart(call, &restarted, &restart_candidates);
                 }
             }
             other => {
@@ -748,6 +828,11 @@ impl Component {
                 muxed,
                 mids,
                 ringing_sent: false,
+                local_sdp: None,
+                remote_sdp: Some(sdp.clone()),
+                reneg: Renegotiation::Idle,
+                held: false,
+                peer_held: false,
             },
         );
         self.events.push_back(Event::Incoming { call, to_name: name, from: from.to_owned(), sdp });

@@ -33,6 +33,7 @@ mod errors;
 mod jid;
 pub mod presence;
 pub mod reason;
+mod renegotiate;
 pub mod stream;
 
 #[cfg(test)]
@@ -112,8 +113,9 @@ pub enum Event {
         /// The answer.
         sdp: String,
     },
-    /// A new offer inside a call (renegotiation). Not produced yet: content
-    /// changes get `feature-not-implemented`.
+    /// A new offer inside a call for the other leg: the peer's `<hold/>` or
+    /// `<active/>`, or its ICE restart ([`renegotiate`]). Answer with
+    /// [`Component::answer`].
     Offer {
         /// The call.
         call: CallId,

@@ -1289,3 +1289,153 @@ fn long_content_names_reach_the_browser_as_short_mids_and_come_back() {
     assert_eq!(info.attr("action"), Some("transport-info"));
     assert_eq!(info.child("content", "urn:xmpp:jingle:1").unwrap().attr("name"), Some(LONG));
 }
+
+// ---- changes to a call in progress (renegotiate.rs) and peer liveness ----
+
+/// An incoming call answered by the browser with the Chromium answer.
+fn incoming_active() -> (Component, Instant, CallId) {
+    let (mut c, now, call) = incoming(false);
+    c.answer(call, ANSWER, now).unwrap();
+    sent(&mut c);
+    (c, now, call)
+}
+
+const INFO_NS: &str = "urn:xmpp:jingle:apps:rtp:info:1";
+const NS_JINGLE: &str = "urn:xmpp:jingle:1";
+const NS_ICE: &str = "urn:xmpp:jingle:transports:ice-udp:1";
+use super::calls::PEER_CHECK;
+
+#[test]
+fn hold_from_the_other_leg_is_session_info_and_answered_here() {
+    let (mut c, now, call) = incoming_active();
+    let held = ANSWER.replace("a=sendrecv", "a=sendonly");
+    c.reoffer(call, &held, now).unwrap();
+    let out = sent_el(&mut c);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let j = jingle_of(&out[0]);
+    assert_eq!(j.attr("action"), Some("session-info"));
+    assert!(j.child("hold", INFO_NS).is_some());
+    let ev = events(&mut c);
+    let [Event::Answer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    let dirs = renegotiate::directions(sdp);
+    assert_eq!(dirs.iter().flatten().collect::<Vec<_>>(), ["recvonly", "recvonly"], "{sdp}");
+    assert!(!sdp.contains("a=setup:actpass"), "an answer takes a DTLS role: {sdp}");
+    assert!(switchboard_sdp::SessionDescription::parse(sdp).is_ok());
+    // Resume: <active/>, and the answer is sendrecv again.
+    c.reoffer(call, ANSWER, now).unwrap();
+    assert!(jingle_of(&sent_el(&mut c)[0]).child("active", INFO_NS).is_some());
+    let ev = events(&mut c);
+    let [Event::Answer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert!(renegotiate::directions(sdp).iter().flatten().all(|d| d == "sendrecv"));
+    // Added media cannot be said in Jingle.
+    let more = format!("{ANSWER}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:9\r\n");
+    assert!(matches!(c.reoffer(call, &more, now), Err(CallError::Unsupported(_))));
+}
+
+#[test]
+fn hold_from_the_peer_is_an_offer_to_the_other_leg() {
+    let (mut c, now, call) = incoming_active();
+    let sid = "stanza-fixture";
+    let info = |what: &str| jingle("session-info", sid, &format!("<{what} xmlns='{INFO_NS}'/>"));
+    feed(&mut c, &iq_set("h1", BOB, ALICE, &info("hold")), now);
+    assert_eq!(sent_el(&mut c)[0].attr("type"), Some("result"));
+    let ev = events(&mut c);
+    let [Event::Offer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert!(renegotiate::directions(sdp).iter().flatten().all(|d| d == "sendonly"), "{sdp}");
+    // The other leg's answer stays here.
+    c.answer(call, &ANSWER.replace("a=sendrecv", "a=recvonly"), now).unwrap();
+    assert!(sent(&mut c).is_empty());
+    feed(&mut c, &iq_set("h2", BOB, ALICE, &info("active")), now);
+    sent(&mut c);
+    let ev = events(&mut c);
+    let [Event::Offer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert!(!renegotiate::directions(sdp).iter().flatten().any(|d| d == "sendonly"));
+    c.answer(call, ANSWER, now).unwrap();
+    assert_eq!(c.answer(call, ANSWER, now), Err(CallError::WrongState), "nothing pending any more");
+}
+
+/// A transport-info for content `name` with new credentials `ufrag`.
+fn restart_xml(sid: &str, name: &str, ufrag: &str) -> String {
+    jingle(
+        "transport-info",
+        sid,
+        &format!(
+            "<content creator='initiator' name='{name}'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' \
+             ufrag='{ufrag}' pwd='restartpwd0123456789abc'><candidate component='1' foundation='7' generation='0' \
+             id='r1' ip='192.0.2.99' network='0' port='7000' priority='2122260223' protocol='udp' type='host'/>\
+             </transport></content>"
+        ),
+    )
+}
+
+#[test]
+fn ice_restart_from_the_peer_and_from_the_other_leg() {
+    let (mut c, now, call) = incoming_active();
+    let sid = "stanza-fixture";
+    let offer_sdp = renegotiate::mids(&c.calls[&call].remote_sdp.clone().unwrap());
+    let first = offer_sdp[0].clone().unwrap();
+    // The peer restarts: an offer with its new credentials and candidate, for the other leg.
+    feed(&mut c, &iq_set("r1", BOB, ALICE, &restart_xml(sid, &first, "rst1")), now);
+    assert_eq!(sent_el(&mut c)[0].attr("type"), Some("result"));
+    let ev = events(&mut c);
+    let [Event::Offer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert_eq!(renegotiate::ufrags(sdp)[0].as_deref(), Some("rst1"));
+    assert!(sdp.contains("192.0.2.99 7000 typ host"));
+    // The other leg answers with new credentials: they go back in a transport-info.
+    let answer = ANSWER.replace("a=ice-ufrag:H3St", "a=ice-ufrag:new1");
+    c.answer(call, &answer, now).unwrap();
+    let out = sent_el(&mut c);
+    let ti = jingle_of(&out[0]);
+    assert_eq!(ti.attr("action"), Some("transport-info"));
+    let t = ti.child("content", NS_JINGLE).unwrap().child("transport", NS_ICE).unwrap();
+    assert_eq!(t.attr("ufrag"), Some("new1"));
+    // Now the other leg restarts: transport-info out, the peer's new credentials come back as the answer.
+    let again = ANSWER.replace("a=ice-ufrag:H3St", "a=ice-ufrag:new2");
+    c.reoffer(call, &again, now).unwrap();
+    let t = jingle_of(&sent_el(&mut c)[0])
+        .child("content", NS_JINGLE)
+        .unwrap()
+        .child("transport", NS_ICE)
+        .unwrap()
+        .clone();
+    assert_eq!(t.attr("ufrag"), Some("new2"));
+    assert!(events(&mut c).is_empty(), "the answer waits for the peer");
+    feed(&mut c, &iq_set("r2", BOB, ALICE, &restart_xml(sid, &first, "rst2")), now);
+    sent(&mut c);
+    let ev = events(&mut c);
+    let [Event::Answer { sdp, .. }] = &ev[..] else { panic!("{ev:?}") };
+    assert_eq!(renegotiate::ufrags(sdp)[0].as_deref(), Some("rst2"));
+    // A candidate with the now-known credentials is plain trickle.
+    feed(&mut c, &iq_set("r3", BOB, ALICE, &restart_xml(sid, &first, "rst2")), now);
+    sent(&mut c);
+    assert!(matches!(&events(&mut c)[..], [Event::Candidate { .. }]));
+}
+
+#[test]
+fn peers_of_calls_are_pinged_and_a_vanished_one_ends_its_call() {
+    let (mut c, now, call) = incoming_active();
+    c.handle_timeout(now);
+    assert!(sent(&mut c).is_empty());
+    c.handle_timeout(now + PEER_CHECK);
+    let out = sent_el(&mut c);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].attr("type"), out[0].attr("to")), (Some("get"), Some(BOB)));
+    assert!(out[0].child("ping", "urn:xmpp:ping").is_some());
+    let id = out[0].attr("id").unwrap().to_owned();
+    // Alive: a result (or an error that says the client has no ping) keeps the call.
+    feed(&mut c, &format!("<iq type='result' id='{id}' from='{BOB}' to='{ALICE}'/>"), now);
+    assert!(events(&mut c).is_empty());
+    c.handle_timeout(now + PEER_CHECK * 2);
+    let id = sent_el(&mut c)[0].attr("id").unwrap().to_owned();
+    feed(
+        &mut c,
+        &format!(
+            "<iq type='error' id='{id}' from='{BOB}' to='{ALICE}'><error type='cancel'>\
+             <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        ),
+        now,
+    );
+    assert_eq!(events(&mut c), [Event::Ended { call, reason: "peer-disconnected".into() }]);
+    assert_eq!(c.calls(), 0);
+    assert_eq!(c.poll_timeout(), None, "no ping timer without calls");
+}
