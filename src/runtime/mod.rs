@@ -188,9 +188,11 @@ impl State {
             }
             LegEvent::Ringing => CallEvent::Ringing,
             LegEvent::Dtmf { digit, duration_ms } => CallEvent::Dtmf { digit, duration_ms },
-            LegEvent::Hangup { reason } => {
-                CallEvent::Hangup { cause: HangupCause::from_browser_sip(&reason), sip_code: None }
-            }
+            LegEvent::Hangup { reason } => CallEvent::Hangup {
+                cause: HangupCause::from_browser_sip(&reason),
+                sip_code: None,
+                text: None,
+            },
         };
         self.bridge.handle_event(id, event, now);
     }
@@ -222,7 +224,11 @@ impl State {
                     }
                     Err(_) => HangupCause::Failed,
                 };
-                self.bridge.handle_event(dial.leg, CallEvent::Hangup { cause, sip_code: None }, now);
+                self.bridge.handle_event(
+                    dial.leg,
+                    CallEvent::Hangup { cause, sip_code: None, text: None },
+                    now,
+                );
             }
             Target::Phone(_) | Target::Sip(_) => {
                 let _ = self.legs.sip.send(LegCommand::Dial(dial));
@@ -233,7 +239,8 @@ impl State {
                 }
                 None => {
                     tracing::info!(target = %dial.target.address(), "XMPP is not configured (--xmpp-server)");
-                    let hangup = CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: None };
+                    let hangup =
+                        CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: None, text: None };
                     self.bridge.handle_event(dial.leg, hangup, now);
                 }
             },
@@ -256,16 +263,17 @@ impl State {
                     CallEvent::Dtmf { digit, duration_ms } => {
                         LegInput::Dtmf { digit: *digit, duration_ms: *duration_ms }
                     }
-                    CallEvent::Hangup { cause, sip_code } => LegInput::Hangup {
+                    CallEvent::Hangup { cause, sip_code, text } => LegInput::Hangup {
                         reason: cause.browser_word(),
                         sip_code: *sip_code,
-                        sip_reason: None,
+                        sip_reason: text.as_deref(),
                     },
                     _ => return,
                 };
                 if let Err(e) = self.hub.leg_event(hub_leg(leg), input, now) {
                     tracing::info!(error = %e, "the other party's SDP is refused: ending the call");
-                    let hangup = CallEvent::Hangup { cause: HangupCause::Incompatible, sip_code: None };
+                    let hangup =
+                        CallEvent::Hangup { cause: HangupCause::Incompatible, sip_code: None, text: None };
                     self.bridge.handle_event(leg, hangup, now);
                 }
             }

@@ -340,10 +340,11 @@ impl Driver {
             Event::Ended { call, cause } => {
                 if let Some(leg) = self.legs_of_calls.remove(&call) {
                     self.calls_of_legs.remove(&leg);
-                    let code = cause.code;
+                    let (code, phrase) = (cause.code, cause.phrase);
                     let cause = HangupCause::parse_browser(cause.reason).unwrap_or(HangupCause::Failed);
                     let mut state = self.shared.lock();
-                    state.bridge.handle_event(leg, CallEvent::Hangup { cause, sip_code: code }, now);
+                    let hangup = CallEvent::Hangup { cause, sip_code: code, text: Some(phrase) };
+                    state.bridge.handle_event(leg, hangup, now);
                     state.flush();
                 }
             }
@@ -363,7 +364,8 @@ impl Driver {
     fn refuse(&mut self, leg: LegId, cause: HangupCause, code: u16, why: &str) {
         tracing::info!(?leg, code, why, "SIP leg not dialled");
         let mut state = self.shared.lock();
-        state.bridge.handle_event(leg, CallEvent::Hangup { cause, sip_code: Some(code) }, Instant::now());
+        let hangup = CallEvent::Hangup { cause, sip_code: Some(code), text: Some(why.to_owned()) };
+        state.bridge.handle_event(leg, hangup, Instant::now());
         state.flush();
     }
 

@@ -208,7 +208,7 @@ impl Driver {
                         } else {
                             HangupCause::Unavailable
                         };
-                        self.tell_bridge(dial.leg, CallEvent::Hangup { cause, sip_code: None });
+                        self.tell_bridge(dial.leg, CallEvent::Hangup { cause, sip_code: None, text: None });
                     }
                 }
                 return;
@@ -335,7 +335,7 @@ impl Driver {
                     if let Some(leg) = self.calls.remove(&call) {
                         self.legs.remove(&leg);
                         let cause = HangupCause::from_browser_sip(&reason);
-                        self.tell_bridge(leg, CallEvent::Hangup { cause, sip_code: None });
+                        self.tell_bridge(leg, CallEvent::Hangup { cause, sip_code: None, text: None });
                     }
                 }
                 _ => {}

@@ -83,6 +83,8 @@ pub enum CallEvent {
         cause: HangupCause,
         /// The SIP status code behind it, when a SIP leg ended it with one.
         sip_code: Option<u16>,
+        /// What the ending side said (a SIP reason phrase or Reason header), if anything.
+        text: Option<String>,
     },
 }
 
@@ -235,7 +237,7 @@ struct Call {
     offer: Option<String>,
     route: VecDeque<Target>,
     /// The cause of the last target that failed (the call's cause if none is left).
-    failed: Option<(HangupCause, Option<u16>)>,
+    failed: Option<(HangupCause, Option<u16>, Option<String>)>,
     started: Instant,
     answered: Option<Instant>,
     rang: bool,
@@ -336,7 +338,7 @@ impl Bridge {
         );
         let (route, failed) = match self.config.dial_plan.route(kind, target) {
             Ok(r) => (r.into(), None),
-            Err(cause) => (VecDeque::new(), Some((cause, None))),
+            Err(cause) => (VecDeque::new(), Some((cause, None, None))),
         };
         self.calls.insert(
             id,
@@ -368,7 +370,9 @@ impl Bridge {
         let from_caller = call.caller == leg;
         let other = if from_caller { call.callee } else { Some(call.caller) };
         match event {
-            CallEvent::Hangup { cause, sip_code } => self.leg_ended(id, leg, cause, sip_code, now),
+            CallEvent::Hangup { cause, sip_code, text } => {
+                self.leg_ended(id, leg, cause, sip_code, text, now)
+            }
             CallEvent::Candidate(c) => self.candidate(id, leg, c, now),
             CallEvent::Ringing => {
                 if from_caller {
@@ -423,7 +427,7 @@ impl Bridge {
         for id in ids {
             let Some(call) = self.calls.get(&id) else { continue };
             if call.answered.is_none() && now >= call.started + self.config.ring_timeout {
-                self.end_call(id, None, HangupCause::NoAnswer, None, now);
+                self.end_call(id, None, HangupCause::NoAnswer, None, None, now);
                 continue;
             }
             if call.pending.as_ref().is_some_and(|p| now >= self.flush_at(p)) {
@@ -500,14 +504,14 @@ impl Bridge {
         loop {
             let Some(call) = self.calls.get_mut(&id) else { return };
             let Some(target) = call.route.pop_front() else {
-                let (cause, code) = call.failed.unwrap_or((HangupCause::NotFound, None));
-                self.end_call(id, None, cause, code, now);
+                let (cause, code, text) = call.failed.take().unwrap_or((HangupCause::NotFound, None, None));
+                self.end_call(id, None, cause, code, text, now);
                 return;
             };
             // A late offer cannot start a Jingle session (the initiator offers). SIP
             // adapters refuse it themselves once they know whether the target exists.
             if call.offer.is_none() && target.kind() == LegKind::Xmpp {
-                call.failed = Some((HangupCause::Incompatible, None));
+                call.failed = Some((HangupCause::Incompatible, None, None));
                 continue;
             }
             let leg = LegId(self.next_leg);
@@ -672,14 +676,22 @@ impl Bridge {
         }
     }
 
-    fn leg_ended(&mut self, id: CallId, leg: LegId, cause: HangupCause, sip_code: Option<u16>, now: Instant) {
+    fn leg_ended(
+        &mut self,
+        id: CallId,
+        leg: LegId,
+        cause: HangupCause,
+        sip_code: Option<u16>,
+        text: Option<String>,
+        now: Instant,
+    ) {
         let Some(call) = self.calls.get_mut(&id) else { return };
         let is_callee = call.callee == Some(leg);
         // Not there before it rang: the route's next target, if any.
         let skippable =
             matches!(cause, HangupCause::NotFound | HangupCause::Unavailable | HangupCause::Incompatible);
         if is_callee && call.answered.is_none() && !call.rang && skippable && !call.route.is_empty() {
-            call.failed = Some((cause, sip_code));
+            call.failed = Some((cause, sip_code, text));
             call.callee = None;
             call.pending = None;
             self.legs.remove(&leg);
@@ -692,7 +704,7 @@ impl Bridge {
         } else {
             cause
         };
-        self.end_call(id, Some(leg), cause, sip_code, now);
+        self.end_call(id, Some(leg), cause, sip_code, text, now);
     }
 
     /// Ends call `id`: every leg but `by` (the leg that ended it, if one did) is told.
@@ -702,13 +714,14 @@ impl Bridge {
         by: Option<LegId>,
         cause: HangupCause,
         sip_code: Option<u16>,
+        text: Option<String>,
         now: Instant,
     ) {
         let Some(call) = self.calls.get(&id) else { return };
         let legs = [Some(call.caller), call.callee];
         for leg in legs.into_iter().flatten() {
             if Some(leg) != by {
-                self.send(Some(leg), CallEvent::Hangup { cause, sip_code });
+                self.send(Some(leg), CallEvent::Hangup { cause, sip_code, text: text.clone() });
             }
         }
         let Some(call) = self.calls.get(&id) else { return };

@@ -50,7 +50,7 @@ fn cand(line: &str) -> CallEvent {
 }
 
 fn hangup(cause: HangupCause) -> CallEvent {
-    CallEvent::Hangup { cause, sip_code: None }
+    CallEvent::Hangup { cause, sip_code: None, text: None }
 }
 
 fn only_dial(out: Vec<Output>) -> Dial {
@@ -118,14 +118,22 @@ fn xmpp_offer_waits_for_candidates_before_dialling_sip() {
     b.handle_event(x, cand("candidate:2 1 udp 1 192.0.2.1 9 typ host"), now + Duration::from_secs(1));
     assert_eq!(drain(&mut b), []);
     // A SIP error before the answer: the XMPP caller hears the mapped cause.
-    b.handle_event(dial.leg, CallEvent::Hangup { cause: HangupCause::Busy, sip_code: Some(486) }, now);
+    b.handle_event(
+        dial.leg,
+        CallEvent::Hangup { cause: HangupCause::Busy, sip_code: Some(486), text: Some("Busy Here".into()) },
+        now,
+    );
     let out = drain(&mut b);
     assert_eq!(
         out[0],
         Output::Event {
             leg: x,
             kind: LegKind::Xmpp,
-            event: CallEvent::Hangup { cause: HangupCause::Busy, sip_code: Some(486) }
+            event: CallEvent::Hangup {
+                cause: HangupCause::Busy,
+                sip_code: Some(486),
+                text: Some("Busy Here".into())
+            }
         }
     );
     assert!(matches!(&out[1], Output::Ended(r) if r.outcome == "busy" && r.ended_by == "callee"));
@@ -167,7 +175,7 @@ fn names_try_the_browser_then_the_phone_and_replay_candidates() {
     // Not registered either: the caller hears that cause.
     b.handle_event(
         second.leg,
-        CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: Some(480) },
+        CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: Some(480), text: None },
         now,
     );
     let out = drain(&mut b);
@@ -176,7 +184,7 @@ fn names_try_the_browser_then_the_phone_and_replay_candidates() {
         Output::Event {
             leg: x,
             kind: LegKind::Xmpp,
-            event: CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: Some(480) }
+            event: CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: Some(480), text: None }
         }
     );
     assert_eq!(b.call_count(), 0);
