@@ -60,6 +60,10 @@ step "Chromium accepts SDP made from Jingle" bash tests/xmpp/run_chromium_accept
 # stanza.js (its own Jingle) in headless Chromium via Prosody's WebSocket <-> a Chromium page using
 # /switchboard.js: calls both ways (JMI and direct), audio both ways, data channels, hangups, reasons.
 step "XMPP calls with stanza.js and Chromium" bash tests/xmpp/run_stanza_calls.sh target/debug/switchboard
+# The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
+# Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
+# /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).
+step "causes across browser, SIP and XMPP" bash tests/bridge/run_causes.sh target/debug/switchboard
 
 echo
 [ ${#FAILURES[@]} -eq 0 ] || echo "failed steps: ${FAILURES[*]}"

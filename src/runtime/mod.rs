@@ -141,6 +141,9 @@ impl State {
                             let _ = tx.send(xmpp::XmppInput::Name { name, registered });
                         }
                     }
+                    // Calls with a SIP or XMPP leg are recorded by the bridge (it knows who ended
+                    // them, the ring timeout included); the hub records calls between browsers.
+                    Output::CallEnded(call) if call.pair != "browser-browser" => {}
                     Output::CallEnded(call) => self.record(call),
                 }
             }
@@ -149,8 +152,6 @@ impl State {
                 match output {
                     BridgeOutput::Dial(dial) => self.dial(dial, now),
                     BridgeOutput::Event { leg, kind, event } => self.tell_leg(leg, kind, event, now),
-                    // Calls with a browser leg are recorded by the hub, which knows the browser's side.
-                    BridgeOutput::Ended(call) if call.pair.contains("browser") => {}
                     BridgeOutput::Ended(call) => self.record(call),
                     _ => {}
                 }
@@ -174,6 +175,9 @@ impl State {
                 };
                 let trickle = switchboard_browser::is_xmpp_address(&target);
                 self.bridge.incoming(id, caller, &target, Some(sdp), trickle, now);
+                if let Some(sid) = self.hub.leg_session(leg) {
+                    self.bridge.set_session(id, sid);
+                }
                 return;
             }
             LegEvent::Offer { sdp } => CallEvent::Offer { sdp },
@@ -214,6 +218,9 @@ impl State {
                     Ok(()) => {
                         if dial.caller_trickles {
                             self.hub.set_leg_trickle(leg);
+                        }
+                        if let Some(sid) = self.hub.leg_session(leg) {
+                            self.bridge.set_session(dial.leg, sid);
                         }
                         return;
                     }

@@ -38,7 +38,7 @@ use crate::address::{jid_local_of_sip, sip_user_of_jid};
 use crate::cause::HangupCause;
 use crate::dialplan::{DialPlan, LegKind, Target};
 use crate::gather::merge;
-use crate::record::{CallInfo, CallParty, CallRecord, millis, outcome};
+use crate::record::{CallInfo, CallParty, CallRecord, millis, outcome_by};
 
 /// One leg of a call, numbered by whoever created it (an adapter for a leg
 /// that called in, the bridge for one it dials: from [`Bridge::FIRST_DIALLED_LEG`] up).
@@ -242,6 +242,8 @@ struct Call {
     answered: Option<Instant>,
     rang: bool,
     pending: Option<Pending>,
+    /// The session id a browser party knows the call by, if one does.
+    label: Option<String>,
     /// The callee's target, for records.
     callee_address: String,
     callee_kind: LegKind,
@@ -301,6 +303,14 @@ impl Bridge {
         Some((other, self.legs.get(&other)?.kind))
     }
 
+    /// Names the call of `leg` in lists and records by `session`, the id a
+    /// browser party knows it by (instead of `call-N`).
+    pub fn set_session(&mut self, leg: LegId, session: &str) {
+        if let Some(call) = self.legs.get(&leg).and_then(|l| self.calls.get_mut(&l.call)) {
+            call.label = Some(session.to_owned());
+        }
+    }
+
     /// The kind of `leg`, while its call lasts.
     pub fn leg_kind(&self, leg: LegId) -> Option<LegKind> {
         self.legs.get(&leg).map(|l| l.kind)
@@ -353,6 +363,7 @@ impl Bridge {
                 answered: None,
                 rang: false,
                 pending: None,
+                label: None,
                 callee_address: target.to_owned(),
                 callee_kind: kind,
             },
@@ -448,7 +459,7 @@ impl Bridge {
             .map(|(id, c)| {
                 let (caller, callee, pair) = self.parties(c);
                 CallInfo {
-                    session: format!("call-{}", id.0),
+                    session: c.label.clone().unwrap_or_else(|| format!("call-{}", id.0)),
                     caller,
                     callee,
                     pair,
@@ -544,7 +555,10 @@ impl Bridge {
                     trickle,
                     opened: false,
                     address: target.address(),
-                    name: None,
+                    name: match &target {
+                        Target::Browser(n) | Target::Phone(n) => Some(n.clone()),
+                        _ => None,
+                    },
                     candidates: Vec::new(),
                     end_of_candidates: false,
                     last_candidate: None,
@@ -733,11 +747,11 @@ impl Bridge {
         };
         let reason = cause.browser_word();
         let record = CallRecord {
-            session: format!("call-{}", id.0),
+            session: call.label.clone().unwrap_or_else(|| format!("call-{}", id.0)),
             caller,
             callee,
             pair,
-            outcome: outcome(call.answered.is_some(), reason),
+            outcome: outcome_by(call.answered.is_some(), reason, ended_by),
             ended_by,
             reason: reason.to_owned(),
             sip_code,

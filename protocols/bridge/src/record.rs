@@ -65,6 +65,16 @@ pub struct CallRecord {
     pub duration_ms: u64,
 }
 
+/// The outcome of a call ended by `ended_by` (`caller`, `callee`, `bridge`):
+/// as [`outcome`], except that a callee's `normal` end of an unanswered call
+/// is a `decline` (a refusal), not a `cancel`.
+pub fn outcome_by(answered: bool, reason: &str, ended_by: &str) -> &'static str {
+    if !answered && ended_by == "callee" && matches!(reason, "normal" | "") {
+        return "decline";
+    }
+    outcome(answered, reason)
+}
+
 /// The outcome label of a call: `answered`, else the hangup reason reduced to
 /// a small set (`busy`, `decline`, `cancel`, `timeout`, `failed`, `other`).
 pub fn outcome(answered: bool, reason: &str) -> &'static str {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-pub use switchboard_bridge::record::{CallInfo, CallParty, CallRecord, millis, outcome};
+pub use switchboard_bridge::record::{CallInfo, CallParty, CallRecord, millis, outcome, outcome_by};
 
 use crate::hub::{Hub, Party, Session};
 
@@ -68,7 +68,11 @@ impl Hub {
             caller,
             callee,
             pair,
-            outcome: outcome(session.answered.is_some(), reason),
+            outcome: outcome_by(
+                session.answered.is_some(),
+                reason,
+                if by == session.offerer { "caller" } else { "callee" },
+            ),
             ended_by: if by == session.offerer { "caller" } else { "callee" },
             reason: reason.to_owned(),
             sip_code,

@@ -46,6 +46,11 @@ impl Hub {
         }
     }
 
+    /// The session id of `leg`'s call, as its browser knows it.
+    pub fn leg_session(&self, leg: LegId) -> Option<&str> {
+        self.legs.get(&leg).map(String::as_str)
+    }
+
     /// Marks the leg as one that takes trickled candidates (an XMPP call
     /// from a leg): the browser's answer goes at once, its candidates follow
     /// as [`LegEvent::Candidate`].

@@ -374,17 +374,27 @@ impl Component {
 
     /// The browser hangs up with `reason` (a browser reason word): JMI
     /// retract before proceed, else session-terminate with the mapped
-    /// reason (`<cancel/>` for our unanswered call, `<decline/>` for a
+    /// reason (for our unanswered call `<cancel/>` when the caller simply
+    /// gave up, `<timeout/>` at the ring timeout; `<decline/>` for a
     /// normal refusal of theirs), and JMI finish once an accepted JMI call ends.
     pub fn hangup(&mut self, call: CallId, reason: &str, _now: Instant) {
         let Some(c) = self.calls.remove(&call) else { return };
         self.pending.retain(|_, p| p.call != call);
+        // Our own unanswered call: giving up is a cancel; other causes (the ring timeout) say so.
+        let withdrawn = || match reason {
+            "normal" | "" | "cancel" => ("cancel", None),
+            _ => jingle_reason(reason),
+        };
         match (c.dir, c.state) {
             (Dir::Out, State::Proposed) => {
-                let retract = Jmi::new(JmiKind::Retract, &c.sid).with_reason(reason_of("cancel", None));
+                let (condition, text) = withdrawn();
+                let retract = Jmi::new(JmiKind::Retract, &c.sid).with_reason(reason_of(condition, text));
                 self.send(&retract.to_message(NS_COMPONENT, &c.local, &c.peer));
             }
-            (Dir::Out, State::Initiated) => self.send_terminate(&c, "cancel", None),
+            (Dir::Out, State::Initiated) => {
+                let (condition, text) = withdrawn();
+                self.send_terminate(&c, condition, text);
+            }
             (Dir::In, State::Initiated) => {
                 let (condition, text) = match reason {
                     "normal" | "" => ("decline", None),
@@ -1014,7 +1024,11 @@ impl Component {
             }
             JmiKind::Reject => {
                 if let Some(call) = proposed {
-                    let word = if reason == Some("busy") { "busy" } else { "decline" };
+                    // A reject without a reason (or with <success/>) is a plain decline.
+                    let word = match reason {
+                        None | Some("success") => "decline",
+                        condition => browser_reason(condition),
+                    };
                     self.end(call, word);
                 }
             }

@@ -660,7 +660,38 @@ fn jmi_reject_ends_the_call_busy_or_declined() {
     feed(&mut c, &jmi_msg("reject", &sid, BOB, ALICE, ""), now);
     assert_eq!(events(&mut c), [Event::Ended { call, reason: "decline".into() }]);
     assert!(sent(&mut c).is_empty());
+    // Any other reason is mapped as in a session-terminate.
+    for (condition, word) in
+        [("gone", "unavailable"), ("incompatible-parameters", "incompatible"), ("success", "decline")]
+    {
+        let (call, sid) = propose(&mut c, now);
+        let reason = format!("<reason xmlns='urn:xmpp:jingle:1'><{condition}/></reason>");
+        feed(&mut c, &jmi_msg("reject", &sid, BOB, ALICE, &reason), now);
+        assert_eq!(events(&mut c), [Event::Ended { call, reason: word.into() }], "{condition}");
+    }
     assert_eq!(c.calls(), 0);
+}
+
+#[test]
+fn our_unanswered_call_withdrawn_says_why() {
+    let (mut c, now) = up();
+    // Still proposed: a retract, with <timeout/> at the ring timeout and <cancel/> otherwise.
+    for (word, condition) in [("timeout", "timeout"), ("normal", "cancel"), ("cancel", "cancel")] {
+        let (call, _) = propose(&mut c, now);
+        c.hangup(call, word, now);
+        let out = sent_el(&mut c);
+        let r = out[0].child("retract", NS_JMI).unwrap().child("reason", "urn:xmpp:jingle:1").unwrap();
+        assert!(r.child(condition, "urn:xmpp:jingle:1").is_some(), "{word}: {out:?}");
+    }
+    // Initiated, not accepted: session-terminate the same way.
+    let (call, sid) = propose(&mut c, now);
+    proceed(&mut c, &sid, now);
+    sent(&mut c);
+    c.hangup(call, "timeout", now);
+    let out = sent_el(&mut c);
+    let j = jingle_of(&out[0]);
+    assert_eq!(j.attr("action"), Some("session-terminate"));
+    assert!(j.child("reason", "urn:xmpp:jingle:1").unwrap().child("timeout", "urn:xmpp:jingle:1").is_some());
 }
 
 #[test]
