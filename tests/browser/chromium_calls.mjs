@@ -250,6 +250,57 @@ if (process.env.TURN_URL) {
   }, 'turn');
 }
 
+if (process.env.TURN_URL && only?.has('hidehost')) {
+  // Run against a gateway started with --hide-host-candidates (run.sh): the pages gather host
+  // candidates on 127.0.0.1 (loopback, hidden) and relay candidates through coturn (kept).
+  await check('--hide-host-candidates: the callee learns no host candidate, only relay ones, and the call connects through TURN', async () => {
+    const [a, b] = [await clientPage(), await clientPage()];
+    await b.evaluate(async () => {
+      const sb = new window.SB.Switchboard();
+      await sb.connect();
+      await sb.register('bob-hidden');
+      window.seen = [];
+      sb.addEventListener('message', (e) => window.seen.push(e.detail));
+      sb.addEventListener('call', (e) => {
+        window.call = e.detail;
+        e.detail.addEventListener('datachannel', (ev) => { ev.detail.onmessage = (m) => ev.detail.send(`pong:${m.data}`); });
+        e.detail.answer({});
+      });
+    });
+    const r = await a.evaluate(async () => {
+      const sb = new window.SB.Switchboard();
+      await sb.connect();
+      window.seen = [];
+      sb.addEventListener('message', (e) => window.seen.push(e.detail));
+      const call = await sb.call('bob-hidden', { data: true });
+      const reply = await new Promise((resolve, reject) => {
+        setTimeout(() => reject(new Error('no reply within 15 s')), 15000);
+        call.dataChannel.onopen = () => call.dataChannel.send('ping');
+        call.dataChannel.onmessage = (m) => resolve(m.data);
+      });
+      // What this page gathered itself: host candidates existed, so hiding them was real work.
+      const own = (call.pc.localDescription.sdp.match(/typ host/g) || []).length;
+      return { reply, own };
+    });
+    const learned = async (page) => page.evaluate(() => {
+      const lines = [];
+      for (const m of window.seen) {
+        if (m.type === 'candidate' && m.candidate) lines.push(m.candidate.candidate);
+        if (m.sdp) lines.push(...m.sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')));
+      }
+      return lines;
+    });
+    const [toA, toB] = [await learned(a), await learned(b)];
+    const hosts = [...toA, ...toB].filter((l) => / typ host/.test(l));
+    const relays = [...toA, ...toB].filter((l) => / typ relay/.test(l));
+    if (r.reply !== 'pong:ping') throw new Error(`data channel: ${JSON.stringify(r)}`);
+    if (hosts.length) throw new Error(`host candidates reached a page: ${hosts.join(' | ')}`);
+    if (!relays.length || !r.own) throw new Error(`relayed ${relays.length} relay candidates; caller gathered ${r.own} host candidates`);
+    await a.close(); await b.close();
+    return `caller gathered ${r.own} host candidates; the pages learned ${toA.length + toB.length} candidates, none host, ${relays.length} relay; data channel ping/pong`;
+  }, 'hidehost');
+}
+
 await browser.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

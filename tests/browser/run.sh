@@ -49,5 +49,14 @@ case "$TLS_URL" in
   https://*) ONLY=datachannel,audio node "$HERE/chromium_calls.mjs" "$TLS_URL" "$SHOTS" || RC=1 ;;
   *) echo "TLS server did not start:"; cat "$LOG.tls"; RC=1 ;;
 esac
+# --hide-host-candidates (issue #6 item 5): a gateway that relays no private-address host candidate;
+# the pages still connect through coturn's relay candidates.
+if [ ${#TURN_ARGS[@]} -gt 0 ]; then
+  "$BIN" serve --http 127.0.0.1:0 --stun off --sip off --hide-host-candidates "${TURN_ARGS[@]}" > "$LOG.hide.out" 2> "$LOG.hide" &
+  PIDS+=($!)
+  for _ in $(seq 50); do grep -q "listening on" "$LOG.hide.out" 2>/dev/null && break; sleep 0.1; done
+  HIDE_URL=$(sed -n 's/^switchboard listening on //p' "$LOG.hide.out")
+  ONLY=hidehost node "$HERE/chromium_calls.mjs" "$HIDE_URL" "$SHOTS" || RC=1
+fi
 [ $RC -eq 0 ] || { echo "--- server log"; tail -50 "$LOG"; }
 exit $RC
