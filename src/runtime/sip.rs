@@ -412,8 +412,9 @@ impl Driver {
         let Some(&call) = self.calls_of_legs.get(&leg) else { return };
         match event {
             CallEvent::Offer { sdp } => self.agent.offer(call, &sdp, now),
-            // A provisional answer cannot go to a SIP caller (no 183 from this agent): the final one will.
             CallEvent::Answer { sdp, early: false } => self.agent.answer(call, &sdp, now),
+            // Early media (a SIP callee's 183 with SDP): 183 to a SIP caller.
+            CallEvent::Answer { sdp, early: true } => self.agent.early(call, &sdp, now),
             CallEvent::Ringing => self.agent.ringing(call, now),
             CallEvent::Dtmf { digit, duration_ms } => self.agent.dtmf(call, digit, duration_ms, now),
             CallEvent::Hangup { cause, .. } => {

@@ -205,6 +205,13 @@ if [ $rc -eq 0 ]; then
   rc=$?; wait "$p2p_uas"; urc=$?
   if [ $rc -eq 0 ] && [ $urc -eq 0 ]; then pass "phone to registered phone (bob) through the gateway"
   else fail "phone to registered phone (bob) through the gateway" "caller rc=$rc, callee rc=$urc" p2p-call.sipp p2p-uas.sipp; fi
+  # Early media phone to phone: the callee's 183 with SDP reaches the caller as a 183 with SDP.
+  uas_start p2p-early-uas.sipp uas_early_media.xml 5096 u1 -m 1 -mi 127.0.0.1 -mp 16100
+  p2p_uas=$UAS_PID
+  uac p2p-early.sipp uac_early_media.xml bob u1 -m 1 -d 300
+  rc=$?; wait "$p2p_uas"; urc=$?
+  if [ $rc -eq 0 ] && [ $urc -eq 0 ]; then pass "phone to phone: the callee's 183 with SDP reaches the caller (early media)"
+  else fail "phone to phone: the callee's 183 with SDP reaches the caller (early media)" "caller rc=$rc, callee rc=$urc" p2p-early.sipp p2p-early-uas.sipp; fi
 else
   fail "phone to registered phone (bob) through the gateway" "registration rc=$rc" p2p-register.sipp
 fi

@@ -649,6 +649,22 @@ impl Agent {
         }
     }
 
+    /// Early media (incoming calls with an offer): 183 Session Progress with
+    /// `sdp`, the answer the final 2xx will repeat (RFC 3261 §13.2.1; the
+    /// 183 is not sent reliably, RFC 3262 is not in use).
+    pub fn early(&mut self, id: CallRef, sdp: &str, now: Instant) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        if c.late_offer {
+            return;
+        }
+        let Some(w) = c.invite.take() else { return };
+        let tag = c.local_tag.clone();
+        self.respond_waiting(&w, &tag, 183, "Session Progress", Some(sdp), now);
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.invite = Some(w);
+        }
+    }
+
     /// The bridge's answer to the peer's offer (the initial INVITE's, or a
     /// re-INVITE's/UPDATE's): a 2xx with `sdp`.
     pub fn answer(&mut self, id: CallRef, sdp: &str, now: Instant) {

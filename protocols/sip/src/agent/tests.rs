@@ -61,6 +61,12 @@ fn incoming_call_rings_answers_and_retransmits_200_until_ack() {
     a.ringing(call, now);
     let ringing = sent(&mut a);
     assert_eq!(first_line(&ringing[0]), "SIP/2.0 180 Ringing");
+    // Early media: a 183 with the answer, the same To tag.
+    a.early(call, SDP, now);
+    let progress = sent(&mut a);
+    assert_eq!(first_line(&progress[0]), "SIP/2.0 183 Session Progress");
+    assert!(progress[0].ends_with(SDP));
+    assert_eq!(header(&progress[0], "To"), header(&ringing[0], "To"));
     a.answer(call, SDP, now);
     let ok = sent(&mut a);
     assert_eq!(first_line(&ok[0]), "SIP/2.0 200 OK");
