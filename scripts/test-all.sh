@@ -60,6 +60,12 @@ step "Chromium accepts SDP made from Jingle" bash tests/xmpp/run_chromium_accept
 # stanza.js (its own Jingle) in headless Chromium via Prosody's WebSocket <-> a Chromium page using
 # /switchboard.js: calls both ways (JMI and direct), audio both ways, data channels, hangups, reasons.
 step "XMPP calls with stanza.js and Chromium" bash tests/xmpp/run_stanza_calls.sh target/debug/switchboard
+# SIP <-> XMPP through the bridge: sipp UAC -> slixmpp callee 100 calls, calls both ways, causes,
+# CANCEL, the ring timeout, a killed XMPP client (protocols/bridge/BRIDGE.md).
+step "SIP <-> XMPP with sipp and slixmpp" bash tests/bridge/run_sip_xmpp.sh target/debug/switchboard
+# JsSIP in Chromium <-> stanza.js in Chromium through the bridge: audio both ways, hangups, rejects,
+# ring timeout, each page killed mid-call.
+step "SIP <-> XMPP with JsSIP and stanza.js (Chromium)" bash tests/bridge/run_jssip_stanza.sh target/debug/switchboard
 # The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
 # Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
 # /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).

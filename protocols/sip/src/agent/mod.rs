@@ -463,7 +463,8 @@ impl Agent {
                 c.reoffer = None;
             }
             self.end(id, None, "connection lost", false);
-            let cause = EndCause { code: None, phrase: "connection lost".into(), reason: "failed" };
+            // The party is gone, as when a browser disconnects or an XMPP client vanishes.
+            let cause = EndCause { code: None, phrase: "connection lost".into(), reason: "unavailable" };
             self.events.push_back(Event::Ended { call: id, cause });
         }
         let gone: Vec<String> =

@@ -228,6 +228,6 @@ fn a_closed_connection_ends_its_calls() {
     sent(&mut a);
     a.connection_closed(7);
     let Some(Event::Ended { call: ended, cause }) = a.poll_event() else { panic!() };
-    assert_eq!((ended, cause.reason), (call, "failed"));
+    assert_eq!((ended, cause.reason), (call, "unavailable"));
     assert_eq!(a.stats().calls, 0);
 }
