@@ -438,6 +438,34 @@ await scenario([
   }],
 ]);
 
+// A browser page that dies mid-call (its tab closed: the WebSocket goes without a hangup).
+await scenario([
+  ['kill: the browser page dies mid-call -> JsSIP gets BYE, /api/calls empty', async () => {
+    const d = await context.newPage();
+    await d.goto(`${base}/healthz`);
+    await d.addScriptTag({ type: 'module', content: "import * as m from '/switchboard.js'; window.SB = m;" });
+    await d.waitForFunction(() => window.SB);
+    await d.evaluate(async () => {
+      window.sb = new SB.Switchboard();
+      await sb.connect();
+      await sb.register('dora');
+      sb.addEventListener('call', (e) => { window.call = e.detail; e.detail.answer({ audio: true }); });
+    });
+    await a.evaluate((h) => {
+      window.out = track(ua.call(`sip:dora@${h}`, { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } }));
+    }, host);
+    await a.evaluate(() => within(out.confirmed, 10000, 'no 200 OK/ACK from dora'));
+    const t0 = Date.now();
+    await d.close();
+    const done = await a.evaluate(() => within(out.done, 5000, 'JsSIP session not ended'));
+    const ms = Date.now() - t0;
+    if (done.how !== 'ended' || done.originator !== 'remote' || done.method !== 'BYE') throw new Error(`JsSIP ${JSON.stringify(done)}`);
+    const calls = await b.evaluate(async () => (await fetch('/api/calls')).json());
+    if (calls.calls.length) throw new Error(`/api/calls ${JSON.stringify(calls)}`);
+    return `JsSIP ${JSON.stringify(done)} ${ms} ms after the page closed; /api/calls ${JSON.stringify(calls)}`;
+  }],
+]);
+
 await scenario([
   ['no call left on the gateway (/metrics sip_calls and sessions 0)', async () => {
     let m = '';

@@ -688,6 +688,30 @@ await scenario([
       + `${late} unknown-session errors about sessions already terminated (not counted)`;
   }],
 ]);
+// A browser page that dies mid-call (tab closed: its WebSocket goes without a hangup).
+await scenario([
+  ['kill: the browser page dies mid-call -> stanza gets session-terminate, /api/calls empty', async () => {
+    const d = await context.newPage();
+    await d.goto(`${base}/healthz`);
+    await d.addScriptTag({ type: 'module', content: "import * as m from '/switchboard.js'; window.SB = m;" });
+    await d.waitForFunction(() => window.SB);
+    await d.evaluate(async () => {
+      window.sb = new SB.Switchboard();
+      await sb.connect();
+      await sb.register('wendy');
+      sb.addEventListener('call', (e) => { window.call = e.detail; e.detail.answer({ audio: true }); });
+    });
+    const s0 = await since();
+    const dsid = await a.evaluate((to) => callOut(to, {}), 'wendy@gateway.localhost/switchboard');
+    await a.evaluate(([s0, sid]) => waitEvent(s0, (e) => e.kind === 'accepted' && e.sid === sid, 8000, 'no session-accept'), [s0, dsid]);
+    const s1 = await since();
+    await d.close();
+    const end = await a.evaluate(([s1, sid]) => waitEvent(s1, (e) => e.kind === 'jingle-in' && e.action === 'session-terminate' && e.sid === sid, 5000, 'no session-terminate on stanza'), [s1, dsid]);
+    const calls = await b.evaluate(async () => (await fetch('/api/calls')).json());
+    if (calls.calls.length) throw new Error(`/api/calls ${JSON.stringify(calls)}`);
+    return `stanza got session-terminate <${end.reason}/>; /api/calls ${JSON.stringify(calls)}`;
+  }],
+]);
 await scenario([
   ['no call left on the gateway (/metrics sessions 0, xmpp_calls 0)', async () => {
     let m = {};
