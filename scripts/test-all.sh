@@ -66,6 +66,9 @@ step "SIP <-> XMPP with sipp and slixmpp" bash tests/bridge/run_sip_xmpp.sh targ
 # JsSIP in Chromium <-> stanza.js in Chromium through the bridge: audio both ways, hangups, rejects,
 # ring timeout, each page killed mid-call.
 step "SIP <-> XMPP with JsSIP and stanza.js (Chromium)" bash tests/bridge/run_jssip_stanza.sh target/debug/switchboard
+# [[dial_plan]] rules from switchboard.toml with slixmpp, sipp and a browser client: a captured
+# number rewritten onto a SIP URI, a reject rule, a route list falling back, a rule from SIP.
+step "dial plan rules" bash tests/bridge/run_dialplan.sh target/debug/switchboard
 # The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
 # Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
 # /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).

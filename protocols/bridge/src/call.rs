@@ -246,7 +246,8 @@ struct Call {
     label: Option<String>,
     /// The callee's target, for records.
     callee_address: String,
-    callee_kind: LegKind,
+    /// The kind of the last leg dialled; `None` while none was (a call refused by the dial plan).
+    callee_kind: Option<LegKind>,
 }
 
 /// The bridge between legs (see the module documentation).
@@ -365,7 +366,7 @@ impl Bridge {
                 pending: None,
                 label: None,
                 callee_address: target.to_owned(),
-                callee_kind: kind,
+                callee_kind: None,
             },
         );
         self.dial_next(id, now);
@@ -474,7 +475,7 @@ impl Bridge {
     pub fn call_has_browser(&self, id: CallId) -> bool {
         self.calls.get(&id).is_some_and(|c| {
             c.caller_info.kind == LegKind::Browser
-                || (c.callee.is_some() && c.callee_kind == LegKind::Browser)
+                || (c.callee.is_some() && c.callee_kind == Some(LegKind::Browser))
         })
     }
 
@@ -486,7 +487,8 @@ impl Bridge {
         };
         let callee_leg = c.callee.and_then(|l| self.legs.get(&l));
         let callee = CallParty {
-            kind: c.callee_kind.word(),
+            // `none`: the call was refused before any leg was dialled.
+            kind: c.callee_kind.map_or("none", LegKind::word),
             address: callee_leg.map_or_else(|| c.callee_address.clone(), |l| l.address.clone()),
             name: callee_leg.and_then(|l| l.name.clone()),
         };
@@ -536,7 +538,7 @@ impl Bridge {
                 LegKind::Xmpp => true,
             };
             call.callee = Some(leg);
-            call.callee_kind = kind;
+            call.callee_kind = Some(kind);
             call.callee_address = target.address();
             call.rang = false;
             let dial = Dial {

@@ -7,7 +7,8 @@ use serde::Serialize;
 /// One party of a call, as shown in call lists and records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CallParty {
-    /// `browser`, `sip` or `xmpp`.
+    /// `browser`, `sip` or `xmpp`; `none` for the callee of a call the
+    /// dial plan refused before any leg was dialled.
     pub kind: &'static str,
     /// A browser's peer id, or the leg's URI (`sip:...`, `xmpp:...`, or a registered SIP name).
     pub address: String,

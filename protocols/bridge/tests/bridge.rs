@@ -251,7 +251,7 @@ fn no_route_refuses_at_once_and_unknown_legs_are_ignored() {
         out[0],
         Output::Event { leg: LegId(1), kind: LegKind::Sip, event: hangup(HangupCause::NotFound) }
     );
-    assert!(matches!(&out[1], Output::Ended(r) if r.reason == "not-found"));
+    assert!(matches!(&out[1], Output::Ended(r) if r.reason == "not-found" && r.pair == "none-sip"));
     b.handle_event(LegId(99), CallEvent::Ringing, now);
     b.handle_event(LegId(1), hangup(HangupCause::Normal), now);
     assert_eq!(drain(&mut b), []);
