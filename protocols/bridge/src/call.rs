@@ -214,6 +214,23 @@ struct Leg {
     last_candidate: Option<Instant>,
 }
 
+impl Leg {
+    /// A leg of call `call` its adapter does not know yet (see [`Leg::opened`]).
+    fn new(call: CallId, kind: LegKind, trickle: bool, address: String, name: Option<String>) -> Leg {
+        Leg {
+            call,
+            kind,
+            trickle,
+            opened: false,
+            address,
+            name,
+            candidates: Vec::new(),
+            end_of_candidates: false,
+            last_candidate: None,
+        }
+    }
+}
+
 /// An SDP held for the trickled candidates of the leg it came from.
 #[derive(Debug)]
 enum Held {
@@ -333,20 +350,9 @@ impl Bridge {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let kind = caller.kind;
-        self.legs.insert(
-            leg,
-            Leg {
-                call: id,
-                kind,
-                trickle,
-                opened: true,
-                address: caller.address.clone(),
-                name: caller.name.clone(),
-                candidates: Vec::new(),
-                end_of_candidates: false,
-                last_candidate: None,
-            },
-        );
+        let mut l = Leg::new(id, kind, trickle, caller.address.clone(), caller.name.clone());
+        l.opened = true;
+        self.legs.insert(leg, l);
         let (route, failed) = match self.config.dial_plan.route(kind, target) {
             Ok(r) => (r.into(), None),
             Err(cause) => (VecDeque::new(), Some((cause, None, None))),
@@ -549,23 +555,11 @@ impl Bridge {
                 sdp: call.offer.clone(),
                 caller_trickles,
             };
-            self.legs.insert(
-                leg,
-                Leg {
-                    call: id,
-                    kind,
-                    trickle,
-                    opened: false,
-                    address: target.address(),
-                    name: match &target {
-                        Target::Browser(n) | Target::Phone(n) => Some(n.clone()),
-                        _ => None,
-                    },
-                    candidates: Vec::new(),
-                    end_of_candidates: false,
-                    last_candidate: None,
-                },
-            );
+            let name = match &target {
+                Target::Browser(n) | Target::Phone(n) => Some(n.clone()),
+                _ => None,
+            };
+            self.legs.insert(leg, Leg::new(id, kind, trickle, target.address(), name));
             if caller_trickles && !trickle && dial.sdp.is_some() {
                 let pending = Pending { from: caller, to: leg, held: Held::Dial(dial), since: now };
                 if let Some(c) = self.calls.get_mut(&id) {
