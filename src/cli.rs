@@ -108,6 +108,10 @@ pub struct ServeArgs {
     /// Seconds a call through the bridge (SIP, XMPP) may ring unanswered before every leg ends [default: 60].
     #[arg(long, env = "SWITCHBOARD_RING_TIMEOUT")]
     pub ring_timeout: Option<u64>,
+    /// Seconds between in-dialog OPTIONS checks of established SIP calls over UDP; a call whose
+    /// check is unanswered at the next one ends (0: no checks) [default: 30].
+    #[arg(long, env = "SWITCHBOARD_SIP_KEEPALIVE")]
+    pub sip_keepalive: Option<u64>,
     /// Seconds between server pings [default: 10].
     #[arg(long, env = "SWITCHBOARD_PING_INTERVAL_SECS")]
     pub ping_interval_secs: Option<u64>,
@@ -249,6 +253,7 @@ impl ServeArgs {
                 .map(|t| crate::config::SipTrunk::parse(t))
                 .collect::<Result<_, String>>()?,
             ring_timeout_secs: self.ring_timeout,
+            sip_keepalive_secs: self.sip_keepalive,
             dial_plan: Vec::new(),
             xmpp: (self.xmpp_server.is_some() || self.xmpp_domain.is_some() || self.xmpp_secret.is_some())
                 .then(|| crate::config::XmppTable {

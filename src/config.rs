@@ -49,6 +49,8 @@ pub struct Config {
     pub xmpp: Option<XmppLink>,
     /// How long a call through the bridge may ring unanswered.
     pub ring_timeout: Duration,
+    /// How often established SIP calls over UDP are checked with an in-dialog OPTIONS; `None`: never.
+    pub sip_keepalive: Option<Duration>,
     /// The dial plan's rules (`[[dial_plan]]`), tried before the defaults.
     pub dial_plan: Vec<switchboard_bridge::Rule>,
 }
@@ -134,6 +136,7 @@ impl Default for Config {
             auth_secret: None,
             xmpp: None,
             ring_timeout: Duration::from_secs(60),
+            sip_keepalive: Some(Duration::from_secs(30)),
             dial_plan: Vec::new(),
         }
     }
@@ -219,6 +222,9 @@ pub struct FileConfig {
     pub xmpp: Option<XmppTable>,
     /// `ring_timeout_secs = 60`: how long a call may ring unanswered.
     pub ring_timeout_secs: Option<u64>,
+    /// `sip_keepalive_secs = 30`: how often established SIP calls over UDP
+    /// are checked with an in-dialog OPTIONS (0: never).
+    pub sip_keepalive_secs: Option<u64>,
     /// `[[dial_plan]]` tables, tried in order (see [`DialPlanRule`]).
     #[serde(default)]
     pub dial_plan: Vec<DialPlanRule>,
@@ -477,6 +483,9 @@ impl FileConfig {
         }
         if let Some(v) = self.ring_timeout_secs {
             config.ring_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = self.sip_keepalive_secs {
+            config.sip_keepalive = (v > 0).then(|| Duration::from_secs(v));
         }
         for (i, r) in self.dial_plan.iter().enumerate() {
             config.dial_plan.push(r.to_rule(i)?);

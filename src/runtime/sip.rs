@@ -88,7 +88,13 @@ pub(crate) fn new_agent(config: &crate::config::Config) -> Agent {
     }
     // The bridge times unanswered calls out; the agent's own timer is a backstop behind it.
     let ring_timeout = config.ring_timeout + Duration::from_secs(5);
-    let agent_config = AgentConfig { credentials, seed, ring_timeout, ..AgentConfig::default() };
+    let agent_config = AgentConfig {
+        credentials,
+        seed,
+        ring_timeout,
+        keepalive: config.sip_keepalive,
+        ..AgentConfig::default()
+    };
     Agent::new(agent_config, uas)
 }
 

@@ -90,6 +90,11 @@ async def main(args):
         'sip-rule': 'rule from SIP: sipp calls sip:helpdesk@gateway -> the browser registered as agent2 gets the offer and answers',
         'empty': '/api/calls is empty after the dial-plan calls',
     }
+    kill_checks = {
+        'kill': 'kill: a SIP phone over UDP (sipp UAS) SIGKILLed mid-call -> the in-dialog OPTIONS check '
+                '(--sip-keepalive 2) goes unanswered -> carol gets session-terminate <gone/> within 8 s',
+        'kill-empty': '/api/calls is empty after the dead SIP phone',
+    }
     async with Scenario(r, 'dial plan', checks) as sc:
         sc.begin('rewrite')
         p, uas, uri = await xmpp_to_sip(c, sc, f'+15551234@{GW}', 5090, 'sip:+15551234@127.0.0.1:5090', 'dp-rewrite')
@@ -116,6 +121,25 @@ async def main(args):
         await uac.wait(10)
         sc.check(sipp_problems(uac), *uac.details(), note=f"offer from {offer.get('from')}")
         sc.begin('empty')
+        await empty(sc)
+        sc.ok()
+    async with Scenario(r, 'dead SIP phone over UDP', kill_checks) as sc:
+        sc.begin('kill')
+        port = 5092
+        uas = await Sipp(c.work, 'dp-kill', os.path.join(SIPP_DIR, 'uas_answer.xml'), port=port).start()
+        sc.cleanup(uas.stop)
+        sid = new_sid('dp')
+        to = f'sipp\\40127.0.0.1\\3a{port}@{GW}'
+        await c.carol.iq_set(to, session_initiate_audio(sid, c.carol.full, Ice(32200)), 'session-initiate')
+        await c.carol.expect_jingle('session-accept', sid, timeout=6)
+        await asyncio.sleep(0.5)
+        await uas.stop()  # SIGKILL: no BYE, and UDP has no connection to lose
+        t0 = asyncio.get_event_loop().time()
+        iq, j = await c.carol.expect_jingle('session-terminate', sid, timeout=8)
+        took = asyncio.get_event_loop().time() - t0
+        cond = reason_of(j)[0]
+        sc.check([] if cond == 'gone' else [f'reason <{cond}/>, want <gone/>'], iq, note=f'<{cond}/> {took:.1f} s after the kill')
+        sc.begin('kill-empty')
         await empty(sc)
         sc.ok()
     await c.carol.quit()

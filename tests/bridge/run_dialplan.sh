@@ -1,7 +1,8 @@
 #!/bin/bash
 # `[[dial_plan]]` rules (protocols/bridge/BRIDGE.md) with real peers: slixmpp on Prosody, sipp and a
 # browser-protocol client around `switchboard serve --config` with the rules of dialplan.py's
-# docstring. Private network namespace, loopback only. `PASS`/`FAIL` lines, then "N passed, M failed".
+# docstring; and a SIP phone over UDP killed mid-call, found dead by the in-dialog OPTIONS checks
+# (--sip-keepalive 2). Private network namespace, loopback only. `PASS`/`FAIL` lines, then "N passed, M failed".
 #   bash tests/bridge/run_dialplan.sh BINARY   (KEEP=1 keeps the logs in /tmp/sb-dialplan.*)
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,7 +46,7 @@ if ! bash "$HERE/../xmpp/prosody.sh" start "$WORK/prosody" > /dev/null 2> "$WORK
   echo "FAIL Prosody start ($(tail -3 "$WORK/prosody.err"))"; echo "0 passed, 1 failed"; exit 1
 fi
 RUST_LOG=${RUST_LOG:-info} "$BIN" serve --config "$WORK/dialplan.toml" --http 127.0.0.1:8098 --sip 127.0.0.1:5078 \
-  --stun off --xmpp-server 127.0.0.1:5347 --xmpp-domain gateway.localhost --xmpp-secret s3cret \
+  --stun off --sip-keepalive 2 --xmpp-server 127.0.0.1:5347 --xmpp-domain gateway.localhost --xmpp-secret s3cret \
   > "$WORK/sb.out" 2> "$WORK/sb.log" &
 SB_PID=$!
 for _ in $(seq 100); do grep -q "listening on" "$WORK/sb.out" 2> /dev/null && break; sleep 0.1; done

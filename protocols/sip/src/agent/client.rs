@@ -41,6 +41,8 @@ pub(super) struct ClientTx {
     deadline: Instant,
     /// The ACK of a non-2xx final response, resent on its retransmission.
     ack: Option<Vec<u8>>,
+    /// An in-dialog OPTIONS check of its call.
+    check: bool,
 }
 
 impl ClientTx {
@@ -70,6 +72,7 @@ impl Agent {
             retransmit: (!flow.is_reliable()).then_some((now + t1, t1)),
             deadline: now + 64 * t1,
             ack: None,
+            check: method == "OPTIONS" && call.is_some(),
         };
         // A CANCEL shares its INVITE's branch (§9.1): the method keeps them apart.
         self.clients.insert(format!("{branch} {method}"), tx);
@@ -98,7 +101,7 @@ impl Agent {
         self.clients.retain(|_, tx| {
             if now >= tx.deadline {
                 if matches!(tx.state, TxState::Trying | TxState::Proceeding) {
-                    timed_out.push((tx.call, tx.invite, tx.trunk));
+                    timed_out.push((tx.call, tx.invite, tx.trunk, tx.check));
                 }
                 return false;
             }
@@ -115,9 +118,14 @@ impl Agent {
         for (flow, bytes) in resend {
             self.send(flow, bytes);
         }
-        for (call, invite, trunk) in timed_out {
+        for (call, invite, trunk, check) in timed_out {
             if let Some(i) = trunk {
                 self.on_trunk_response(i, None, now);
+                continue;
+            }
+            // Timer F of an in-dialog OPTIONS check: nobody there.
+            if check && let Some(id) = call {
+                self.check_answered(id, None, now);
                 continue;
             }
             // Timer B: the INVITE got no final response; Timer F for a BYE needs no more.
@@ -161,6 +169,11 @@ impl Agent {
                     tx.deadline = now + if reliable { Duration::ZERO } else { t4 };
                     if let Some(i) = tx.trunk {
                         self.on_trunk_response(i, Some(m), now);
+                    }
+                    if cseq.method == "OPTIONS"
+                        && let Some(id) = call
+                    {
+                        self.check_answered(id, Some(code), now);
                     }
                 }
                 _ => {}
@@ -277,6 +290,7 @@ impl Agent {
             c.route_set = m.values("Record-Route").into_iter().rev().map(str::to_owned).collect();
             c.state = State::Confirmed;
             c.ring_deadline = None;
+            c.next_check = (!c.flow.is_reliable()).then_some(()).and(self.config.keepalive).map(|k| now + k);
         }
         c.reinvite_pending = false;
         let cancel = c.cancel_wanted;

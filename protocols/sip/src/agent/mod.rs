@@ -66,6 +66,11 @@ pub struct AgentConfig {
     pub credentials: Vec<Credential>,
     /// Seed of tags, branches and Call-IDs (give it randomness).
     pub seed: u64,
+    /// How often an established call over UDP is checked with an in-dialog
+    /// OPTIONS (a phone that died sends no BYE, and UDP has no connection
+    /// to lose); a call whose check is still unanswered at the next one, or
+    /// answered 408/481, ends. `None`: no checks.
+    pub keepalive: Option<Duration>,
 }
 
 impl Default for AgentConfig {
@@ -75,6 +80,7 @@ impl Default for AgentConfig {
             ring_timeout: Duration::from_secs(60),
             credentials: Vec::new(),
             seed: 0x5eed,
+            keepalive: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -299,6 +305,10 @@ struct Call {
     auth_tried: bool,
     /// UAC: when ringing gives up.
     ring_deadline: Option<Instant>,
+    /// When the next in-dialog OPTIONS check is due (established calls over UDP).
+    next_check: Option<Instant>,
+    /// The last check is unanswered.
+    check_pending: bool,
 }
 
 impl Call {
@@ -329,6 +339,8 @@ impl Call {
             reinvite_pending: false,
             auth_tried: false,
             ring_deadline: None,
+            next_check: None,
+            check_pending: false,
         }
     }
 }
@@ -485,7 +497,7 @@ impl Agent {
             .flat_map(|c| {
                 let ack =
                     c.pending_ack.as_ref().map(|p| p.next.map_or(p.give_up, |(at, _)| at.min(p.give_up)));
-                [ack, c.ring_deadline]
+                [ack, c.ring_deadline, c.next_check]
             })
             .flatten()
             .min();
@@ -531,6 +543,7 @@ impl Agent {
             self.send_bye(id, now);
             self.end(id, Some(408), "no ACK for the 2xx", true);
         }
+        self.check_calls(now);
         for id in ring_over {
             self.hangup(id, "timeout", now);
             self.events.push_back(Event::Ended {
@@ -601,6 +614,57 @@ impl Agent {
         if let Some((flow, branch, bytes)) = self.dialog_request(id, "INFO", None, "", Some(&body)) {
             self.start_client(branch, None, "INFO", flow, bytes, now);
         }
+    }
+
+    /// Sends the in-dialog OPTIONS checks that are due; a call whose last
+    /// check is still unanswered ends (its peer is gone: BYE is sent anyway).
+    fn check_calls(&mut self, now: Instant) {
+        let Some(every) = self.config.keepalive else { return };
+        let due: Vec<(CallRef, bool)> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.state == State::Confirmed && c.next_check.is_some_and(|t| now >= t))
+            .map(|(id, c)| (*id, c.check_pending))
+            .collect();
+        for (id, unanswered) in due {
+            if unanswered {
+                self.peer_gone(id, "no answer to in-dialog OPTIONS", now);
+                continue;
+            }
+            if let Some(c) = self.calls.get_mut(&id) {
+                c.check_pending = true;
+                c.next_check = Some(now + every);
+            }
+            if let Some((flow, branch, bytes)) = self.dialog_request(id, "OPTIONS", None, "", None) {
+                self.start_client(branch, Some(id), "OPTIONS", flow, bytes, now);
+            }
+        }
+    }
+
+    /// The final response to an in-dialog OPTIONS check of call `id`: 408
+    /// and 481 say the dialog is gone (RFC 5057 §5.1), anything else that the
+    /// peer is there.
+    pub(super) fn check_answered(&mut self, id: CallRef, code: Option<u16>, now: Instant) {
+        match code {
+            Some(408 | 481) | None => {
+                if self.calls.get(&id).is_some_and(|c| c.check_pending) {
+                    self.peer_gone(id, "in-dialog OPTIONS failed", now);
+                }
+            }
+            Some(_) => {
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.check_pending = false;
+                }
+            }
+        }
+    }
+
+    /// Call `id`'s peer is gone: BYE (in case it is not), and the call ends as `unavailable`.
+    fn peer_gone(&mut self, id: CallRef, why: &str, now: Instant) {
+        self.send_bye(id, now);
+        self.end(id, None, why, false);
+        let cause = EndCause { code: None, phrase: why.to_owned(), reason: "unavailable" };
+        self.events.push_back(Event::Ended { call: id, cause });
     }
 
     fn send_bye(&mut self, id: CallRef, now: Instant) {
@@ -721,6 +785,7 @@ impl Agent {
         c.local_sdp = Some(sdp.to_owned());
         if initial {
             c.state = State::Confirmed;
+            c.next_check = (!c.flow.is_reliable()).then_some(()).and(self.config.keepalive).map(|k| now + k);
         }
         if invite {
             c.pending_ack = Some(PendingAck {

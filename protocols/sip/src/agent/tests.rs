@@ -231,3 +231,70 @@ fn a_closed_connection_ends_its_calls() {
     assert_eq!((ended, cause.reason), (call, "unavailable"));
     assert_eq!(a.stats().calls, 0);
 }
+
+#[test]
+fn established_udp_calls_are_checked_with_options_and_a_silent_peer_ends_its_call() {
+    let mut a = agent();
+    let now = Instant::now();
+    a.handle_message(flow(), &invite("z9hG4bK7", SDP), now, 1000);
+    let Some(Event::Incoming { call, .. }) = a.poll_event() else { panic!() };
+    a.answer(call, SDP, now);
+    let ok = sent(&mut a).pop().unwrap();
+    let to = header(&ok, "To").to_owned();
+    let ack = format!(
+        "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK8\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    a.handle_message(flow(), ack.as_bytes(), now, 1000);
+    sent(&mut a);
+    let every = AgentConfig::default().keepalive.unwrap();
+    assert_eq!(a.poll_timeout().map(|t| t <= now + every), Some(true));
+    // The first check, answered 200: the call stays.
+    a.handle_timeout(now + every);
+    let options = sent(&mut a);
+    assert_eq!(first_line(&options[0]), "OPTIONS sip:carol@127.0.0.1:5062 SIP/2.0");
+    a.handle_message(flow(), &response_to(&options[0], 200, "OK", "c1", "", ""), now + every, 0);
+    assert_eq!(a.poll_event(), None);
+    // The second goes unanswered (retransmitted meanwhile): at the third, the call ends with a BYE.
+    a.handle_timeout(now + every * 2);
+    assert!(first_line(&sent(&mut a)[0]).starts_with("OPTIONS "));
+    a.handle_timeout(now + every * 3);
+    let out = sent(&mut a);
+    assert!(out.iter().any(|m| first_line(m).starts_with("BYE ")), "{out:?}");
+    let Some(Event::Ended { call: ended, cause }) = a.poll_event() else { panic!() };
+    assert_eq!((ended, cause.reason), (call, "unavailable"));
+    assert_eq!(a.stats().calls, 0);
+}
+
+#[test]
+fn an_options_check_answered_481_ends_the_call() {
+    let mut a = agent();
+    let now = Instant::now();
+    let call = a.dial("sip:uas@127.0.0.1:5062", flow(), "alice", None, Some(SDP), now);
+    let inv = sent(&mut a).remove(0);
+    a.handle_message(
+        flow(),
+        &response_to(
+            &inv,
+            200,
+            "OK",
+            "u1",
+            "Contact: <sip:uas@127.0.0.1:5062>\r\nContent-Type: application/sdp\r\n",
+            SDP,
+        ),
+        now,
+        0,
+    );
+    sent(&mut a);
+    while a.poll_event().is_some() {}
+    let every = AgentConfig::default().keepalive.unwrap();
+    a.handle_timeout(now + every);
+    let options = sent(&mut a).into_iter().find(|m| first_line(m).starts_with("OPTIONS ")).unwrap();
+    a.handle_message(
+        flow(),
+        &response_to(&options, 481, "Call/Transaction Does Not Exist", "u1", "", ""),
+        now + every,
+        0,
+    );
+    let Some(Event::Ended { call: ended, cause }) = a.poll_event() else { panic!() };
+    assert_eq!((ended, cause.reason), (call, "unavailable"));
+}
