@@ -182,6 +182,8 @@ export class Switchboard extends EventTarget {
         this.calls.get(msg.session)?._onMessage(msg);
         break;
       case 'error':
+        // A new offer the other party cannot take: the call goes on with what it had.
+        if (msg.session && msg.code === 'offer-refused') this.calls.get(msg.session)?._onMessage(msg);
         this.dispatchEvent(new CustomEvent('error', { detail: msg }));
         break;
     }
@@ -210,7 +212,9 @@ export class Switchboard extends EventTarget {
  * Events: `track` (detail: RTCTrackEvent), `datachannel` (detail:
  * RTCDataChannel), `ringing` (the called party rings), `connected`,
  * `dtmf` (detail: {digits, duration}: digits the other party sent out of
- * band, e.g. SIP INFO), `ended` (detail: {reason, local, sipCode, sipReason}).
+ * band, e.g. SIP INFO), `offer-refused` (the other party could not take a
+ * new offer made in the call; it was rolled back and the call goes on),
+ * `ended` (detail: {reason, local, sipCode, sipReason}).
  */
 export class Call extends EventTarget {
   constructor(sb, session, remote, options) {
@@ -364,6 +368,11 @@ export class Call extends EventTarget {
       await this._remoteReady();
     } else if (msg.type === 'ringing') {
       this.dispatchEvent(new Event('ringing'));
+    } else if (msg.type === 'error' && msg.code === 'offer-refused') {
+      if (this.pc.signalingState === 'have-local-offer') {
+        await this.pc.setLocalDescription({ type: 'rollback' }).catch((e) => console.warn('rollback', e));
+      }
+      this.dispatchEvent(new CustomEvent('offer-refused', { detail: msg }));
     } else if (msg.type === 'dtmf') {
       this.dispatchEvent(new CustomEvent('dtmf', { detail: { digits: msg.digits, duration: msg.duration } }));
     } else if (msg.type === 'candidate') {

@@ -270,6 +270,7 @@ impl State {
                     CallEvent::Dtmf { digit, duration_ms } => {
                         LegInput::Dtmf { digit: *digit, duration_ms: *duration_ms }
                     }
+                    CallEvent::OfferRefused { text } => LegInput::OfferRefused { why: text },
                     CallEvent::Hangup { cause, sip_code, text } => LegInput::Hangup {
                         reason: cause.browser_word(),
                         sip_code: *sip_code,

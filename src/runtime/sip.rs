@@ -423,6 +423,7 @@ impl Driver {
             CallEvent::Answer { sdp, early: true } => self.agent.early(call, &sdp, now),
             CallEvent::Ringing => self.agent.ringing(call, now),
             CallEvent::Dtmf { digit, duration_ms } => self.agent.dtmf(call, digit, duration_ms, now),
+            CallEvent::OfferRefused { .. } => self.agent.refuse_offer(call, now),
             CallEvent::Hangup { cause, .. } => {
                 self.calls_of_legs.remove(&leg);
                 self.legs_of_calls.remove(&call);

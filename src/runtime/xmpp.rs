@@ -243,6 +243,7 @@ impl Driver {
                 // the peer's new credentials); other changes leave the offer unanswered.
                 if let Err(e) = self.component.reoffer(call, &sdp, now) {
                     tracing::info!(?leg, error = %e, "renegotiation not bridged to XMPP");
+                    self.tell_bridge(leg, CallEvent::OfferRefused { text: e.to_string() });
                 }
             }
             CallEvent::Hangup { cause, .. } => {

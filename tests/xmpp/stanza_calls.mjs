@@ -614,6 +614,22 @@ await scenario([
   }],
   ["browser->XMPP: the browser restarts ICE (new offer, iceRestart) -> stanza gets transport-info with new credentials and answers with its own; audio goes on", restartByBrowser],
   ['browser->XMPP: the browser holds and resumes -> stanza gets <hold/>, <active/>', holdByBrowser],
+  ['browser->XMPP: the browser offers new media (adds video) -> error offer-refused, rolled back; the call goes on with audio', async () => {
+    const r = await b.evaluate(async () => {
+      const refused = new Promise((resolve) => call.addEventListener('offer-refused', (e) => resolve(e.detail)));
+      call.pc.addTransceiver('video', { direction: 'recvonly' });
+      await call.pc.setLocalDescription(await call.pc.createOffer());
+      sb.send({ type: 'offer', to: call.remote, session: call.session, sdp: call.pc.localDescription.sdp });
+      const detail = await within(refused, 5000, 'no offer-refused');
+      return { detail, state: call.pc.signalingState, ended: call.ended };
+    });
+    if (r.state !== 'stable' || r.ended) throw new Error(JSON.stringify(r));
+    const p0 = await packets();
+    await a.waitForTimeout(1000);
+    const p1 = await packets();
+    if (!(p1[0] > p0[0] + 10 && p1[1] > p0[1] + 10)) throw new Error(`audio after the refusal: stanza ${p0[0]}->${p1[0]}, browser ${p0[1]}->${p1[1]}`);
+    return `error ${r.detail.code}: ${r.detail.message}; signaling state ${r.state}; audio goes on`;
+  }],
   ['browser->XMPP: hangup from stanza ends the browser call', stanzaHangsUp],
 ]);
 await scenario([

@@ -69,6 +69,13 @@ pub enum CallEvent {
     },
     /// A trickled candidate; `None` is the end of candidates.
     Candidate(Option<IceCandidateInit>),
+    /// The new offer (a renegotiation) cannot be taken: the call goes on
+    /// with the media it has (SIP 488 to the re-INVITE, browser `error`
+    /// `offer-refused`).
+    OfferRefused {
+        /// Why.
+        text: String,
+    },
     /// A DTMF digit sent out of band (SIP INFO `application/dtmf-relay`,
     /// browser `dtmf`); RFC 4733 telephone-events stay in the media.
     Dtmf {
@@ -414,8 +421,9 @@ impl Bridge {
                 self.forward_sdp(id, leg, other, CallEvent::Answer { sdp, early }, now);
             }
             CallEvent::Dtmf { digit, duration_ms } => {
-                self.send(other, CallEvent::Dtmf { digit, duration_ms })
+                self.send(other, CallEvent::Dtmf { digit, duration_ms });
             }
+            CallEvent::OfferRefused { text } => self.send(other, CallEvent::OfferRefused { text }),
             CallEvent::Offer { sdp } => {
                 // The callee's offer answers a late-offer call.
                 if !from_caller {

@@ -281,3 +281,24 @@ fn early_answers_pass_and_do_not_stop_the_ring_timer() {
     assert_eq!(b.active_calls(now)[0].state, "ringing");
     assert!(b.call_has_browser(switchboard_bridge::CallId(1)));
 }
+
+#[test]
+fn a_refused_offer_goes_back_to_the_leg_that_made_it() {
+    let (mut b, now) = bridge();
+    b.incoming(LegId(1), sip_caller(), "sip:bob%40example.org@gw", Some(ANSWER.into()), false, now);
+    let dial = only_dial(drain(&mut b));
+    b.handle_event(dial.leg, CallEvent::Answer { sdp: ANSWER.into(), early: false }, now);
+    drain(&mut b);
+    b.handle_event(LegId(1), CallEvent::Offer { sdp: ANSWER.into() }, now);
+    drain(&mut b);
+    b.handle_event(dial.leg, CallEvent::OfferRefused { text: "no".into() }, now);
+    assert_eq!(
+        drain(&mut b),
+        [Output::Event {
+            leg: LegId(1),
+            kind: LegKind::Sip,
+            event: CallEvent::OfferRefused { text: "no".into() }
+        }]
+    );
+    assert_eq!(b.call_count(), 1);
+}

@@ -193,6 +193,11 @@ pub enum LegInput<'a> {
         /// `candidate:...`; `None` at the end of candidates.
         candidate: Option<&'a str>,
     },
+    /// The leg's party cannot take the browser's new offer (the call goes on).
+    OfferRefused {
+        /// Why, for the browser's `error` message.
+        why: &'a str,
+    },
     /// The leg's party sent a DTMF digit (SIP INFO).
     Dtmf {
         /// `0`-`9`, `*`, `#` or `A`-`D`.
@@ -430,7 +435,10 @@ impl Hub {
 
     fn error(&mut self, to: PeerId, code: ErrorCode, message: &str, reference: Option<&Value>) {
         self.stats.errors += 1;
-        self.send(to, &ErrorMessage { kind: "error", code: code.as_str(), message, reference });
+        self.send(
+            to,
+            &ErrorMessage { kind: "error", code: code.as_str(), message, reference, session: None },
+        );
     }
 
     /// A new connection `id` allowed `permissions`; queues its `welcome` with `ice_servers`.

@@ -288,6 +288,20 @@ impl Hub {
                     &Relayed { candidate: Some(&init), from_name, ..Relayed::new("candidate", &uri, &sid) },
                 );
             }
+            LegInput::OfferRefused { why } => {
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.pending = None;
+                }
+                let message = format!("the other party cannot take this offer: {why}");
+                let err = crate::messages::ErrorMessage {
+                    kind: "error",
+                    code: crate::messages::ErrorCode::OfferRefused.as_str(),
+                    message: &message,
+                    reference: None,
+                    session: Some(&sid),
+                };
+                self.send(browser, &err);
+            }
             LegInput::Dtmf { digit, duration_ms } => {
                 let mut buf = [0u8; 4];
                 let digits: &str = digit.encode_utf8(&mut buf);

@@ -56,6 +56,9 @@ pub enum ErrorCode {
     NotAllowed,
     /// The connection's token does not allow this name or room.
     Forbidden,
+    /// The other party cannot take the new offer made in a call (it goes on
+    /// with the media it has: roll the offer back).
+    OfferRefused,
 }
 
 impl ErrorCode {
@@ -78,6 +81,7 @@ impl ErrorCode {
             ErrorCode::InvalidCandidate => "invalid-candidate",
             ErrorCode::NotAllowed => "not-allowed",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::OfferRefused => "offer-refused",
         }
     }
 }
@@ -142,6 +146,9 @@ pub(crate) struct ErrorMessage<'a> {
     pub message: &'a str,
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
     pub reference: Option<&'a Value>,
+    /// The session the error is about, when it is not the answer to a message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<&'a str>,
 }
 
 /// `registered`, `joined`, `left`, `peer-joined`, `peer-left`, `pong`: small replies.

@@ -763,6 +763,15 @@ impl Agent {
         }
     }
 
+    /// The bridge cannot take the peer's new offer (re-INVITE, UPDATE): 488
+    /// Not Acceptable Here to it; the call goes on as it was (RFC 3261 §14.2).
+    pub fn refuse_offer(&mut self, id: CallRef, now: Instant) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(w) = c.reoffer.take() else { return };
+        let tag = c.local_tag.clone();
+        self.respond_waiting(&w, &tag, 488, "Not Acceptable Here", None, now);
+    }
+
     fn send_ok(
         &mut self,
         id: CallRef,

@@ -298,3 +298,30 @@ fn an_options_check_answered_481_ends_the_call() {
     let Some(Event::Ended { call: ended, cause }) = a.poll_event() else { panic!() };
     assert_eq!((ended, cause.reason), (call, "unavailable"));
 }
+
+#[test]
+fn a_new_offer_the_bridge_cannot_take_gets_488_and_the_call_goes_on() {
+    let mut a = agent();
+    let now = Instant::now();
+    a.handle_message(flow(), &invite("z9hG4bK11", SDP), now, 1000);
+    let Some(Event::Incoming { call, .. }) = a.poll_event() else { panic!() };
+    a.answer(call, SDP, now);
+    let ok = sent(&mut a).pop().unwrap();
+    let to = header(&ok, "To").to_owned();
+    let ack = format!(
+        "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK12\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    a.handle_message(flow(), ack.as_bytes(), now, 1000);
+    let reinvite = format!(
+        "INVITE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK13\r\nFrom: <sip:carol@127.0.0.1:5062>;tag=c1\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: 2 INVITE\r\nContact: <sip:carol@127.0.0.1:5062>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+        SDP.len()
+    );
+    a.handle_message(flow(), reinvite.as_bytes(), now, 1000);
+    sent(&mut a);
+    assert!(matches!(a.poll_event(), Some(Event::Offer { .. })));
+    a.refuse_offer(call, now);
+    let out = sent(&mut a);
+    assert_eq!(first_line(&out[0]), "SIP/2.0 488 Not Acceptable Here");
+    assert_eq!(a.poll_event(), None);
+    assert_eq!(a.stats().calls, 1, "the call goes on");
+}
