@@ -12,6 +12,7 @@
 //! * [`cause`]: the one table of how a call's end is spoken in each
 //!   protocol (MAPPING.md).
 //! * [`gather`]: trickled candidates written into an SDP for legs that do not trickle.
+//! * [`media`]: media profiles (WebRTC, plain RTP, SDES) and whether a call must be anchored.
 //! * [`record`]: what `/api/calls` lists and what each call leaves when it ends.
 
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod call;
 pub mod cause;
 pub mod dialplan;
 pub mod gather;
+pub mod media;
 pub mod record;
 
 pub use call::{Bridge, BridgeConfig, CallEvent, CallId, Caller, Dial, LegId, Output};
