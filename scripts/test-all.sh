@@ -69,6 +69,11 @@ step "SIP <-> XMPP with JsSIP and stanza.js (Chromium)" bash tests/bridge/run_js
 # [[dial_plan]] rules from switchboard.toml with slixmpp, sipp and a browser client: a captured
 # number rewritten onto a SIP URI, a reject rule, a route list falling back, a rule from SIP.
 step "dial plan rules" bash tests/bridge/run_dialplan.sh target/debug/switchboard
+# Calls whose legs speak different media (plain RTP <-> WebRTC) without a relay: refused fast with
+# the reason, never connected without audio (protocols/bridge/BRIDGE.md, "Media profiles").
+step "media profiles differ, no relay" bash tests/bridge/run_media_mismatch.sh target/debug/switchboard
+# The rtpengine ng client (protocols/rtpengine) against a real rtpengine-daemon in userspace.
+step "rtpengine ng client against rtpengine" bash tests/rtpengine/run_ng.sh
 # The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
 # Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
 # /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).

@@ -108,6 +108,12 @@ pub struct ServeArgs {
     /// Seconds a call through the bridge (SIP, XMPP) may ring unanswered before every leg ends [default: 60].
     #[arg(long, env = "SWITCHBOARD_RING_TIMEOUT")]
     pub ring_timeout: Option<u64>,
+    /// When calls are anchored in a media relay: `auto` (when the two legs' media profiles differ,
+    /// e.g. plain RTP phone <-> browser; without a relay such calls are refused as incompatible
+    /// instead of connecting without audio), `never` (SDP goes end to end whatever it says)
+    /// [default: auto].
+    #[arg(long, env = "SWITCHBOARD_MEDIA_ANCHOR")]
+    pub media_anchor: Option<String>,
     /// Seconds between in-dialog OPTIONS checks of established SIP calls over UDP; a call whose
     /// check is unanswered at the next one ends (0: no checks) [default: 30].
     #[arg(long, env = "SWITCHBOARD_SIP_KEEPALIVE")]
@@ -254,6 +260,7 @@ impl ServeArgs {
                 .collect::<Result<_, String>>()?,
             ring_timeout_secs: self.ring_timeout,
             sip_keepalive_secs: self.sip_keepalive,
+            media_anchor: self.media_anchor.clone(),
             dial_plan: Vec::new(),
             xmpp: (self.xmpp_server.is_some() || self.xmpp_domain.is_some() || self.xmpp_secret.is_some())
                 .then(|| crate::config::XmppTable {

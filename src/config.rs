@@ -53,6 +53,8 @@ pub struct Config {
     pub sip_keepalive: Option<Duration>,
     /// The dial plan's rules (`[[dial_plan]]`), tried before the defaults.
     pub dial_plan: Vec<switchboard_bridge::Rule>,
+    /// When calls are anchored in a media relay (`auto`: when the legs' media profiles differ).
+    pub media_anchor: switchboard_bridge::media::AnchorPolicy,
 }
 
 /// The XEP-0114 component link: where the XMPP server's component port is,
@@ -138,6 +140,7 @@ impl Default for Config {
             ring_timeout: Duration::from_secs(60),
             sip_keepalive: Some(Duration::from_secs(30)),
             dial_plan: Vec::new(),
+            media_anchor: switchboard_bridge::media::AnchorPolicy::Auto,
         }
     }
 }
@@ -222,6 +225,10 @@ pub struct FileConfig {
     pub xmpp: Option<XmppTable>,
     /// `ring_timeout_secs = 60`: how long a call may ring unanswered.
     pub ring_timeout_secs: Option<u64>,
+    /// `media_anchor = "auto"`: when calls are anchored in a media relay
+    /// (`auto`: when the two legs' media profiles differ, `always`, `never`).
+    /// Without a relay, `auto` refuses calls whose profiles differ.
+    pub media_anchor: Option<String>,
     /// `sip_keepalive_secs = 30`: how often established SIP calls over UDP
     /// are checked with an in-dialog OPTIONS (0: never).
     pub sip_keepalive_secs: Option<u64>,
@@ -483,6 +490,13 @@ impl FileConfig {
         }
         if let Some(v) = self.ring_timeout_secs {
             config.ring_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = self.media_anchor {
+            config.media_anchor = switchboard_bridge::media::AnchorPolicy::parse(&v)
+                .ok_or_else(|| format!("media_anchor `{v}`: expected auto, always or never"))?;
+            if config.media_anchor == switchboard_bridge::media::AnchorPolicy::Always {
+                return Err("media_anchor = \"always\" needs a media relay (rtpengine), which this version cannot drive yet".into());
+            }
         }
         if let Some(v) = self.sip_keepalive_secs {
             config.sip_keepalive = (v > 0).then(|| Duration::from_secs(v));

@@ -81,7 +81,7 @@ HZ=$(getconf CLK_TCK)
 start_gateway() { # LABEL [heaptrack]
   local wrap=()
   [ "${2:-}" = heaptrack ] && wrap=(heaptrack -o "$OUT/$1.heaptrack")
-  "${wrap[@]}" "$BIN/switchboard" serve --http 127.0.0.1:8080 --sip 127.0.0.1:5060 --stun off \
+  "${wrap[@]}" "$BIN/switchboard" serve --http 127.0.0.1:8080 --sip 127.0.0.1:5060 --stun off --media-anchor never \
     --rate-per-second 1000000 --rate-burst 1000000 > "$OUT/$1.gw.out" 2> "$OUT/$1.gw.log" &
   GW=$!
   if [ ${#wrap[@]} -gt 0 ]; then # the gateway is heaptrack's child

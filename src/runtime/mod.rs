@@ -206,6 +206,24 @@ impl State {
         match &dial.target {
             Target::Browser(name) => {
                 let leg = hub_leg(dial.leg);
+                if let Some(m) = &dial.mismatch {
+                    // Refused for its media only when the browser is there; otherwise it is not found.
+                    let (cause, text) = if self.hub.has_name(name) {
+                        (
+                            HangupCause::Incompatible,
+                            Some(format!("{m}; no media relay is configured (--rtpengine)")),
+                        )
+                    } else {
+                        (HangupCause::NotFound, None)
+                    };
+                    tracing::info!(target = %name, ?cause, text = text.as_deref(), "browser leg not dialled");
+                    self.bridge.handle_event(
+                        dial.leg,
+                        CallEvent::Hangup { cause, sip_code: None, text },
+                        now,
+                    );
+                    return;
+                }
                 let result = self.hub.leg_incoming(
                     leg,
                     name,
@@ -532,7 +550,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
 fn bridge_config(config: &Config) -> Result<BridgeConfig, String> {
     let domain = config.xmpp.as_ref().map(|x| x.domain.clone());
     let dial_plan = DialPlan::new(config.dial_plan.clone(), domain).map_err(|e| e.to_string())?;
-    Ok(BridgeConfig { ring_timeout: config.ring_timeout, dial_plan, ..BridgeConfig::default() })
+    Ok(BridgeConfig {
+        ring_timeout: config.ring_timeout,
+        dial_plan,
+        anchor: config.media_anchor,
+        relay: false,
+        ..BridgeConfig::default()
+    })
 }
 
 async fn shutdown_signal() {

@@ -382,6 +382,14 @@ impl Driver {
             Target::Sip(uri) => uri.clone(),
             _ => return,
         };
+        if let Some(m) = &dial.mismatch {
+            return self.refuse(
+                dial.leg,
+                HangupCause::Incompatible,
+                488,
+                &format!("{m}; no media relay (--rtpengine)"),
+            );
+        }
         let Some((uri, flow)) = self.resolve(&target) else {
             if target.contains(':') {
                 return self.refuse(

@@ -194,6 +194,17 @@ impl Driver {
         let (leg, event) = match command {
             LegCommand::Dial(dial) => {
                 let Target::Xmpp(to) = &dial.target else { return };
+                if let Some(m) = &dial.mismatch {
+                    let text = format!("{m}; no media relay is configured (--rtpengine)");
+                    tracing::info!(%to, %text, "XMPP call refused");
+                    let hangup = CallEvent::Hangup {
+                        cause: HangupCause::Incompatible,
+                        sip_code: None,
+                        text: Some(text),
+                    };
+                    self.tell_bridge(dial.leg, hangup);
+                    return;
+                }
                 let caller = dial.caller.xmpp_local();
                 let sdp = dial.sdp.as_deref().unwrap_or_default();
                 match self.component.dial(&caller, to, sdp, now) {

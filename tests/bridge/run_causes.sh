@@ -44,7 +44,7 @@ for i in $(seq -w 1 "$ACCOUNTS"); do
   prosodyctl --config "$WORK/prosody/prosody.cfg.lua" register "x$i" localhost "x${i}pw" > /dev/null 2>&1 &
 done
 wait
-RUST_LOG=${RUST_LOG:-debug} "$BIN" serve --http 127.0.0.1:8100 --sip 127.0.0.1:5080 --stun off --ring-timeout 3 \
+RUST_LOG=${RUST_LOG:-debug} "$BIN" serve --http 127.0.0.1:8100 --sip 127.0.0.1:5080 --stun off --ring-timeout 3 --media-anchor never \
   --xmpp-server 127.0.0.1:5347 --xmpp-domain gateway.localhost --xmpp-secret s3cret \
   > "$WORK/sb.out" 2> "$WORK/sb.log" &
 SB_PID=$!

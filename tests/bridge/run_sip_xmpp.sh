@@ -37,7 +37,7 @@ START=$SECONDS
 if ! bash "$XMPP/prosody.sh" start "$WORK/prosody" > /dev/null 2> "$WORK/prosody.err"; then
   echo "FAIL Prosody start ($(tail -3 "$WORK/prosody.err"))"; echo "0 passed, 1 failed"; exit 1
 fi
-RUST_LOG=${RUST_LOG:-info} "$BIN" serve --http 127.0.0.1:8098 --sip 127.0.0.1:5078 --stun off --ring-timeout 4 \
+RUST_LOG=${RUST_LOG:-info} "$BIN" serve --http 127.0.0.1:8098 --sip 127.0.0.1:5078 --stun off --ring-timeout 4 --media-anchor never \
   --xmpp-server 127.0.0.1:5347 --xmpp-domain gateway.localhost --xmpp-secret s3cret \
   > "$WORK/sb.out" 2> "$WORK/sb.log" &
 SB_PID=$!

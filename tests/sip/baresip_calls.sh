@@ -44,7 +44,9 @@ HTTP=127.0.0.1:8090
 SIP=127.0.0.1:5070
 WS=ws://$HTTP/ws
 
-RUST_LOG=${RUST_LOG:-switchboard=debug,info} "$BIN" serve --http $HTTP --stun off --sip $SIP \
+# --media-anchor never: the sip_peer checks exchange signaling only (sip_peer sends no media), so
+# plain RTP/AVP goes end to end instead of being refused for want of a media relay.
+RUST_LOG=${RUST_LOG:-switchboard=debug,info} "$BIN" serve --http $HTTP --stun off --sip $SIP --media-anchor never \
   --sip-user bob:secret --sip-user carol:secret > "$WORK/sb.out" 2> "$WORK/sb.log" &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q "SIP on" "$WORK/sb.out" 2> /dev/null && break; sleep 0.1; done

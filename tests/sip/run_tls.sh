@@ -12,7 +12,7 @@ if [ -z "${SB_IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 LOG=$(mktemp -d /tmp/sb-tls.XXXXXX)
-"$BIN" serve --http 127.0.0.1:8085 --sip 127.0.0.1:5065 --sip-tls 127.0.0.1:5066 --stun off >"$LOG/gw.log" 2>&1 &
+"$BIN" serve --http 127.0.0.1:8085 --sip 127.0.0.1:5065 --sip-tls 127.0.0.1:5066 --stun off --media-anchor never >"$LOG/gw.log" 2>&1 &
 GW=$!
 "$SIP_PEER" answer --url ws://127.0.0.1:8085/ws --name alice >"$LOG/peer.log" 2>&1 &
 PEER=$!

@@ -38,7 +38,7 @@ trap cleanup EXIT
 cd "$WORK" || exit 1
 START=$SECONDS
 
-"$BIN" serve --http 127.0.0.1:8080 --sip 127.0.0.1:5060 --stun off --sip-user bob:secret \
+"$BIN" serve --http 127.0.0.1:8080 --sip 127.0.0.1:5060 --stun off --sip-user bob:secret --media-anchor never \
   --rate-per-second 100000 --rate-burst 100000 "${OUTBOUND_AUTH_ARGS[@]}" "${EXTRA[@]}" \
   > "$WORK/sb.out" 2> "$WORK/sb.log" &
 SB_PID=$!
@@ -219,7 +219,7 @@ fi
 # --- trunk: a second gateway registers to a sipp registrar (digest) and refreshes before expiry.
 uas_start trunk-registrar.sipp uas_registrar_trunk.xml 5098 u1 -m 1
 trunk_uas=$UAS_PID
-"$BIN" serve --http 127.0.0.1:8081 --sip 127.0.0.1:5062 --stun off --sip-trunk trunk:trunkpw@127.0.0.1:5098 \
+"$BIN" serve --http 127.0.0.1:8081 --sip 127.0.0.1:5062 --stun off --media-anchor never --sip-trunk trunk:trunkpw@127.0.0.1:5098 \
   > "$WORK/sb-trunk.out" 2> "$WORK/sb-trunk.log" &
 trunk_gw=$!; PIDS+=("$trunk_gw")
 wait "$trunk_uas"; rc=$?

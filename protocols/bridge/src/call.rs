@@ -38,6 +38,7 @@ use crate::address::{jid_local_of_sip, sip_user_of_jid};
 use crate::cause::HangupCause;
 use crate::dialplan::{DialPlan, LegKind, Target};
 use crate::gather::merge;
+use crate::media::{AnchorPolicy, Mismatch, Profile, must_anchor};
 use crate::record::{CallInfo, CallParty, CallRecord, millis, outcome_by};
 
 /// One leg of a call, numbered by whoever created it (an adapter for a leg
@@ -156,6 +157,11 @@ pub struct Dial {
     /// Whether the caller's leg trickles: a browser leg answering it may
     /// trickle too.
     pub caller_trickles: bool,
+    /// The offer's media cannot reach this target as it is and no media
+    /// relay is configured: once the adapter knows the target exists, it
+    /// refuses the leg as [`HangupCause::Incompatible`] with this reason
+    /// (a target that does not exist is still `not-found`).
+    pub mismatch: Option<Mismatch>,
 }
 
 /// What the bridge wants done.
@@ -190,6 +196,12 @@ pub struct BridgeConfig {
     pub settle: Duration,
     /// Where calls go.
     pub dial_plan: DialPlan,
+    /// When calls are anchored in a media relay ([`crate::media`]).
+    pub anchor: AnchorPolicy,
+    /// Whether a media relay (rtpengine) is configured. Without one, a call
+    /// that must be anchored is refused as incompatible, never connected
+    /// without audio.
+    pub relay: bool,
 }
 
 impl Default for BridgeConfig {
@@ -199,6 +211,8 @@ impl Default for BridgeConfig {
             gather_timeout: Duration::from_secs(2),
             settle: Duration::from_millis(300),
             dial_plan: DialPlan::default(),
+            anchor: AnchorPolicy::Auto,
+            relay: false,
         }
     }
 }
@@ -409,6 +423,14 @@ impl Bridge {
                 self.send(Some(self.calls[&id].caller), CallEvent::Ringing);
             }
             CallEvent::Answer { sdp, early } => {
+                if !from_caller
+                    && !early
+                    && let Some(why) = self.answer_mismatch(id, &sdp)
+                {
+                    // Connected, it would have no audio: end it with the reason instead.
+                    self.end_call(id, None, HangupCause::Incompatible, None, Some(why), now);
+                    return;
+                }
                 if !from_caller && !early {
                     self.answered(id, now);
                 }
@@ -511,6 +533,22 @@ impl Bridge {
         (caller, callee, kinds.join("-"))
     }
 
+    /// Why the callee's first answer cannot work with the caller's offer
+    /// (their media profiles differ and no relay is configured), if so.
+    fn answer_mismatch(&self, id: CallId, answer: &str) -> Option<String> {
+        let call = self.calls.get(&id)?;
+        if call.answered.is_some() || self.config.relay || self.config.anchor != AnchorPolicy::Auto {
+            return None;
+        }
+        let offered = Profile::of(call.offer.as_deref()?)?;
+        let answered = Profile::of(answer)?;
+        (offered != answered).then(|| {
+            format!(
+                "the caller offers {offered} and the callee answers {answered}; no media relay is configured (--rtpengine)"
+            )
+        })
+    }
+
     fn answered(&mut self, id: CallId, now: Instant) {
         if let Some(c) = self.calls.get_mut(&id) {
             c.answered.get_or_insert(now);
@@ -555,6 +593,10 @@ impl Bridge {
             call.callee_kind = Some(kind);
             call.callee_address = target.address();
             call.rang = false;
+            let mismatch = match &call.offer {
+                Some(sdp) if !self.config.relay => must_anchor(self.config.anchor, sdp, kind),
+                _ => None,
+            };
             let dial = Dial {
                 leg,
                 call: id,
@@ -562,6 +604,7 @@ impl Bridge {
                 caller: call.caller_info.clone(),
                 sdp: call.offer.clone(),
                 caller_trickles,
+                mismatch,
             };
             let name = match &target {
                 Target::Browser(n) | Target::Phone(n) => Some(n.clone()),
@@ -708,12 +751,22 @@ impl Bridge {
         // Not there before it rang: the route's next target, if any.
         let skippable =
             matches!(cause, HangupCause::NotFound | HangupCause::Unavailable | HangupCause::Incompatible);
-        if is_callee && call.answered.is_none() && !call.rang && skippable && !call.route.is_empty() {
-            call.failed = Some((cause, sip_code, text));
-            call.callee = None;
-            call.pending = None;
-            self.legs.remove(&leg);
-            self.dial_next(id, now);
+        if is_callee && call.answered.is_none() && !call.rang && skippable {
+            // A target that exists but cannot take the media says more than the ones after it that do not exist.
+            let keep = matches!(call.failed, Some((HangupCause::Incompatible, ..)))
+                && cause != HangupCause::Incompatible;
+            let failure = if keep { call.failed.take() } else { Some((cause, sip_code, text)) };
+            if !call.route.is_empty() {
+                call.failed = failure;
+                call.callee = None;
+                call.pending = None;
+                self.legs.remove(&leg);
+                self.dial_next(id, now);
+                return;
+            }
+            // The last target: the call ends with the failure that says most.
+            let (cause, sip_code, text) = failure.expect("set above");
+            self.end_call(id, Some(leg), cause, sip_code, text, now);
             return;
         }
         // A caller giving up before the answer cancels.

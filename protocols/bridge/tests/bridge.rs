@@ -302,3 +302,83 @@ fn a_refused_offer_goes_back_to_the_leg_that_made_it() {
     );
     assert_eq!(b.call_count(), 1);
 }
+
+const PLAIN: &str =
+    "v=0\r\no=- 3 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+#[test]
+fn plain_rtp_to_a_webrtc_leg_is_marked_for_refusal_without_a_relay() {
+    let (mut b, now) = bridge();
+    b.incoming(LegId(1), sip_caller(), "sip:bob%40example.org@gw", Some(PLAIN.into()), false, now);
+    let dial = only_dial(drain(&mut b));
+    let m = dial.mismatch.expect("plain RTP cannot reach a Jingle client as it is");
+    assert_eq!(
+        (m.offered, m.needed),
+        (switchboard_bridge::media::Profile::PlainRtp, switchboard_bridge::media::Profile::WebRtc)
+    );
+    // The adapter refuses it; with no other target the caller hears incompatible.
+    let refused =
+        CallEvent::Hangup { cause: HangupCause::Incompatible, sip_code: None, text: Some(m.to_string()) };
+    b.handle_event(dial.leg, refused, now);
+    let out = drain(&mut b);
+    assert!(matches!(
+        &out[0],
+        Output::Event {
+            leg: LegId(1),
+            event: CallEvent::Hangup { cause: HangupCause::Incompatible, .. },
+            ..
+        }
+    ));
+    // A name: the browser refuses for media, the SIP phone after it is not registered: incompatible still wins.
+    b.incoming(LegId(2), sip_caller(), "sip:alice@gw", Some(PLAIN.into()), false, now);
+    let first = only_dial(drain(&mut b));
+    assert!(first.mismatch.is_some());
+    b.handle_event(
+        first.leg,
+        CallEvent::Hangup { cause: HangupCause::Incompatible, sip_code: None, text: None },
+        now,
+    );
+    let second = only_dial(drain(&mut b));
+    assert_eq!((second.target, second.mismatch), (Target::Phone("alice".into()), None));
+    b.handle_event(
+        second.leg,
+        CallEvent::Hangup { cause: HangupCause::Unavailable, sip_code: Some(480), text: None },
+        now,
+    );
+    let out = drain(&mut b);
+    assert!(
+        matches!(
+            &out[0],
+            Output::Event {
+                leg: LegId(2),
+                event: CallEvent::Hangup { cause: HangupCause::Incompatible, .. },
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_plain_answer_to_a_webrtc_offer_ends_the_call_instead_of_connecting_it_silent() {
+    let (mut b, now) = bridge();
+    let caller = Caller { kind: LegKind::Browser, address: "p".into(), name: None, local_name: None };
+    b.incoming(LegId(1), caller, "sip:bob@192.0.2.1", Some(ANSWER.into()), false, now);
+    let dial = only_dial(drain(&mut b));
+    assert_eq!(dial.mismatch, None, "a SIP phone may speak WebRTC");
+    b.handle_event(dial.leg, CallEvent::Answer { sdp: PLAIN.into(), early: false }, now);
+    let out = drain(&mut b);
+    let hangups: Vec<LegId> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event {
+                leg,
+                event: CallEvent::Hangup { cause: HangupCause::Incompatible, text: Some(t), .. },
+                ..
+            } if t.contains("rtpengine") => Some(*leg),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hangups, [LegId(1), dial.leg], "both legs end: {out:?}");
+    assert_eq!(b.call_count(), 0);
+}

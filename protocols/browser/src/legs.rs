@@ -46,6 +46,11 @@ impl Hub {
         }
     }
 
+    /// Whether a browser holds `name`.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
     /// The session id of `leg`'s call, as its browser knows it.
     pub fn leg_session(&self, leg: LegId) -> Option<&str> {
         self.legs.get(&leg).map(String::as_str)
