@@ -413,6 +413,10 @@ impl Driver {
         let to = if target.contains(':') { uri.clone() } else { format!("sip:{target}@{}", flow.local.ip()) };
         let caller = dial.caller.sip_user();
         let call = self.agent.dial_to(&to, &uri, flow, &caller, dial.caller.name.as_deref(), Some(sdp), now);
+        // Lists and records show the phone's address of record, not just its name.
+        if !target.contains(':') {
+            self.shared.lock().bridge.set_address(dial.leg, &to);
+        }
         self.legs_of_calls.insert(call, dial.leg);
         self.calls_of_legs.insert(dial.leg, call);
     }
