@@ -114,6 +114,11 @@ pub struct ServeArgs {
     /// [default: auto].
     #[arg(long, env = "SWITCHBOARD_MEDIA_ANCHOR")]
     pub media_anchor: Option<String>,
+    /// rtpengine's ng control address (`IP:PORT`, UDP): calls whose legs speak different media are
+    /// anchored there (ICE and DTLS-SRTP towards browsers and Jingle clients, plain RTP towards SIP
+    /// phones) [default: none].
+    #[arg(long, env = "SWITCHBOARD_RTPENGINE")]
+    pub rtpengine: Option<String>,
     /// Seconds between in-dialog OPTIONS checks of established SIP calls over UDP; a call whose
     /// check is unanswered at the next one ends (0: no checks) [default: 30].
     #[arg(long, env = "SWITCHBOARD_SIP_KEEPALIVE")]
@@ -261,6 +266,7 @@ impl ServeArgs {
             ring_timeout_secs: self.ring_timeout,
             sip_keepalive_secs: self.sip_keepalive,
             media_anchor: self.media_anchor.clone(),
+            rtpengine: self.rtpengine.clone(),
             dial_plan: Vec::new(),
             xmpp: (self.xmpp_server.is_some() || self.xmpp_domain.is_some() || self.xmpp_secret.is_some())
                 .then(|| crate::config::XmppTable {

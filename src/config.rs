@@ -55,6 +55,8 @@ pub struct Config {
     pub dial_plan: Vec<switchboard_bridge::Rule>,
     /// When calls are anchored in a media relay (`auto`: when the legs' media profiles differ).
     pub media_anchor: switchboard_bridge::media::AnchorPolicy,
+    /// rtpengine's ng control address (`host:port`, UDP); `None`: no media relay.
+    pub rtpengine: Option<std::net::SocketAddr>,
 }
 
 /// The XEP-0114 component link: where the XMPP server's component port is,
@@ -141,6 +143,7 @@ impl Default for Config {
             sip_keepalive: Some(Duration::from_secs(30)),
             dial_plan: Vec::new(),
             media_anchor: switchboard_bridge::media::AnchorPolicy::Auto,
+            rtpengine: None,
         }
     }
 }
@@ -229,6 +232,8 @@ pub struct FileConfig {
     /// (`auto`: when the two legs' media profiles differ, `always`, `never`).
     /// Without a relay, `auto` refuses calls whose profiles differ.
     pub media_anchor: Option<String>,
+    /// `rtpengine = "127.0.0.1:2223"`: rtpengine's ng control port (UDP), the media relay.
+    pub rtpengine: Option<String>,
     /// `sip_keepalive_secs = 30`: how often established SIP calls over UDP
     /// are checked with an in-dialog OPTIONS (0: never).
     pub sip_keepalive_secs: Option<u64>,
@@ -494,9 +499,17 @@ impl FileConfig {
         if let Some(v) = self.media_anchor {
             config.media_anchor = switchboard_bridge::media::AnchorPolicy::parse(&v)
                 .ok_or_else(|| format!("media_anchor `{v}`: expected auto, always or never"))?;
-            if config.media_anchor == switchboard_bridge::media::AnchorPolicy::Always {
-                return Err("media_anchor = \"always\" needs a media relay (rtpengine), which this version cannot drive yet".into());
-            }
+        }
+        if let Some(v) = self.rtpengine {
+            let addr = v.parse().map_err(|_| {
+                format!("rtpengine `{v}`: expected an IP address and port, e.g. 127.0.0.1:2223")
+            })?;
+            config.rtpengine = Some(addr);
+        }
+        if config.media_anchor == switchboard_bridge::media::AnchorPolicy::Always
+            && config.rtpengine.is_none()
+        {
+            return Err("media_anchor = \"always\" needs a media relay: set rtpengine (--rtpengine)".into());
         }
         if let Some(v) = self.sip_keepalive_secs {
             config.sip_keepalive = (v > 0).then(|| Duration::from_secs(v));

@@ -179,6 +179,14 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "Calls with an XMPP party in progress.",
         shared.xmpp_calls.load(Ordering::Relaxed),
     );
+    if shared.config.rtpengine.is_some() {
+        metric(
+            "rtpengine_up",
+            "gauge",
+            "1 while the media relay (rtpengine) answers its ng pings.",
+            shared.rtpengine_up.load(Ordering::Relaxed),
+        );
+    }
     let trunks_up = shared.sip_trunks_up.load(Ordering::Relaxed);
     metric("sip_trunks_registered", "gauge", "Upstream registrations in force.", trunks_up);
     metric("uptime_seconds", "gauge", "Seconds since start.", shared.started.elapsed().as_secs());

@@ -2,6 +2,7 @@
 
 mod http;
 pub mod ice;
+mod relay;
 mod sip;
 mod sip_ws;
 mod stun;
@@ -103,6 +104,8 @@ pub(crate) struct LegRoutes {
     pub sip: tokio::sync::mpsc::UnboundedSender<LegCommand>,
     /// The XMPP component task, when configured.
     pub xmpp: Option<tokio::sync::mpsc::UnboundedSender<xmpp::XmppInput>>,
+    /// The media relay task (`--rtpengine`), when configured.
+    pub relay: Option<tokio::sync::mpsc::UnboundedSender<switchboard_bridge::RelayRequest>>,
 }
 
 /// The hub's leg for a bridge leg (the same number).
@@ -153,6 +156,11 @@ impl State {
                     BridgeOutput::Dial(dial) => self.dial(dial, now),
                     BridgeOutput::Event { leg, kind, event } => self.tell_leg(leg, kind, event, now),
                     BridgeOutput::Ended(call) => self.record(call),
+                    BridgeOutput::Relay(request) => {
+                        if let Some(tx) = &self.legs.relay {
+                            let _ = tx.send(request);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -372,6 +380,8 @@ pub(crate) struct Shared {
     pub xmpp_up: AtomicU64,
     /// Calls with an XMPP party in progress.
     pub xmpp_calls: AtomicU64,
+    /// 1 while rtpengine answers (with `--rtpengine`).
+    pub rtpengine_up: AtomicU64,
     /// The HTTP/WebSocket address and whether it is TLS.
     pub http_addr: std::net::SocketAddr,
     /// Whether HTTP is served over TLS.
@@ -431,6 +441,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let (sip_tx, sip_rx) = tokio::sync::mpsc::unbounded_channel();
     let (legs_tx, legs_rx) = tokio::sync::mpsc::unbounded_channel();
     let (xmpp_tx, xmpp_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (relay_tx, relay_rx) = tokio::sync::mpsc::unbounded_channel();
     let xmpp_link = config.xmpp.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     let http_tls = config.tls.is_some();
@@ -439,7 +450,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
             hub: Hub::new(config.hub.clone()),
             connections: HashMap::new(),
             bridge: Bridge::new(bridge_config(&config)?),
-            legs: LegRoutes { sip: legs_tx, xmpp: xmpp_link.is_some().then_some(xmpp_tx) },
+            legs: LegRoutes {
+                sip: legs_tx,
+                xmpp: xmpp_link.is_some().then_some(xmpp_tx),
+                relay: config.rtpengine.is_some().then_some(relay_tx),
+            },
             calls_ended: std::collections::BTreeMap::new(),
         }),
         config,
@@ -455,6 +470,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         sip_trunks_up: AtomicU64::new(0),
         xmpp_up: AtomicU64::new(0),
         xmpp_calls: AtomicU64::new(0),
+        rtpengine_up: AtomicU64::new(0),
         http_addr: addr,
         http_tls,
         shutdown: stop_rx,
@@ -502,6 +518,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     // The SIP agent runs even without UDP/TCP: SIP over WebSocket (`/sip`) uses it.
     tokio::spawn(sip::run_driver(shared.clone(), agent, udp, sip_rx, legs_rx));
+    if let Some(server) = shared.config.rtpengine {
+        // Calls that need the relay are refused until its first pong.
+        shared.lock().bridge.set_relay_up(false);
+        announce(&format!("switchboard media relay rtpengine at {server}"));
+        tokio::spawn(relay::run(shared.clone(), server, relay_rx));
+    }
     if let Some(link) = xmpp_link {
         announce(&format!("switchboard XMPP component {} via {}", link.domain, link.server));
         tokio::spawn(xmpp::run(shared.clone(), link, xmpp_rx));
@@ -554,7 +576,7 @@ fn bridge_config(config: &Config) -> Result<BridgeConfig, String> {
         ring_timeout: config.ring_timeout,
         dial_plan,
         anchor: config.media_anchor,
-        relay: false,
+        relay: config.rtpengine.is_some(),
         ..BridgeConfig::default()
     })
 }

@@ -329,7 +329,14 @@ impl Driver {
                 self.shared.sip_trunks_up.store(up as u64, Ordering::Relaxed);
             }
             Event::Registration { user, bound } => {
+                // Phones registered over WebSocket (JsSIP, SIP.js) speak WebRTC media: no anchoring.
+                let websocket = bound
+                    && self
+                        .agent
+                        .binding(&user, epoch_secs())
+                        .is_some_and(|(_, f)| matches!(f.transport, Transport::Ws | Transport::Wss));
                 let mut state = self.shared.lock();
+                state.bridge.set_webrtc_phone(&user, websocket);
                 state.hub.set_external_name(&user, bound);
                 // Registered phones are reachable from XMPP as NAME@<component domain>.
                 if let Some(tx) = &state.legs.xmpp {

@@ -181,6 +181,48 @@ pub enum Output {
     },
     /// A call is over.
     Ended(CallRecord),
+    /// Ask the media relay (rtpengine) to rewrite an SDP; answer with
+    /// [`Bridge::handle_relay_reply`] (not needed for [`RelayOp::Delete`]).
+    Relay(RelayRequest),
+}
+
+/// One request to the media relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayRequest {
+    /// Identifies the reply.
+    pub id: u64,
+    /// The call (the relay's call id is made from it).
+    pub call: CallId,
+    /// What to do.
+    pub op: RelayOp,
+}
+
+/// What the media relay is asked to do (rtpengine's ng `offer`, `answer`, `delete`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelayOp {
+    /// An offer from the `from_tag` side, rewritten for a party speaking `towards`.
+    Offer {
+        /// The offer.
+        sdp: String,
+        /// `caller` or `callee`: who offers.
+        from_tag: &'static str,
+        /// What the other party speaks.
+        towards: Profile,
+    },
+    /// The answer of the `to_tag` side to the `from_tag` side's offer, rewritten for the offerer.
+    Answer {
+        /// The answer.
+        sdp: String,
+        /// The offerer's tag.
+        from_tag: &'static str,
+        /// The answerer's tag.
+        to_tag: &'static str,
+        /// What the offerer speaks.
+        towards: Profile,
+    },
+    /// The call is over: release its media.
+    Delete,
 }
 
 /// Settings of the bridge.
@@ -200,7 +242,7 @@ pub struct BridgeConfig {
     pub anchor: AnchorPolicy,
     /// Whether a media relay (rtpengine) is configured. Without one, a call
     /// that must be anchored is refused as incompatible, never connected
-    /// without audio.
+    /// without audio; with one, such calls are anchored ([`Output::Relay`]).
     pub relay: bool,
 }
 
@@ -252,6 +294,22 @@ impl Leg {
     }
 }
 
+/// The media of a call anchored in the relay.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    caller: Profile,
+    callee: Profile,
+    /// The leg whose offer the relay saw last (its answer comes from the other).
+    offerer: LegId,
+}
+
+/// What waits for the relay.
+#[derive(Debug)]
+enum RelayWait {
+    Dial(Dial),
+    Event { to: LegId, event: CallEvent },
+}
+
 /// An SDP held for the trickled candidates of the leg it came from.
 #[derive(Debug)]
 enum Held {
@@ -269,6 +327,12 @@ struct Pending {
 
 #[derive(Debug)]
 struct Call {
+    /// Media anchored in the relay: what each side speaks, and who offered last.
+    anchor: Option<Anchor>,
+    /// The anchoring the next dial needs (set when it was decided, used when it goes out).
+    anchor_next: Option<Mismatch>,
+    /// A dial or SDP waiting for the relay's rewrite: (request id, what).
+    relay_wait: Option<(u64, RelayWait)>,
     caller: LegId,
     callee: Option<LegId>,
     caller_info: Caller,
@@ -297,6 +361,11 @@ pub struct Bridge {
     out: VecDeque<Output>,
     next_call: u64,
     next_leg: u64,
+    /// Whether the relay answers (its health; meaningful with [`BridgeConfig::relay`]).
+    relay_up: bool,
+    next_relay: u64,
+    /// Names of SIP phones registered over WebSocket (JsSIP, SIP.js): they speak WebRTC media.
+    webrtc_phones: std::collections::HashSet<String>,
 }
 
 impl Bridge {
@@ -313,6 +382,9 @@ impl Bridge {
             out: VecDeque::new(),
             next_call: 1,
             next_leg: Self::FIRST_DIALLED_LEG,
+            relay_up: true,
+            next_relay: 1,
+            webrtc_phones: std::collections::HashSet::new(),
         }
     }
 
@@ -340,6 +412,113 @@ impl Bridge {
         let call = self.calls.get(&l.call)?;
         let other = if call.caller == leg { call.callee? } else { call.caller };
         Some((other, self.legs.get(&other)?.kind))
+    }
+
+    /// The relay answers (`true`) or stopped answering: while it does not,
+    /// calls that need it are refused as `unavailable`.
+    pub fn set_relay_up(&mut self, up: bool) {
+        self.relay_up = up;
+    }
+
+    /// The SIP phone registered as `name` does (or no longer does) so over
+    /// WebSocket: it speaks WebRTC media, so calls to it need no anchoring.
+    pub fn set_webrtc_phone(&mut self, name: &str, webrtc: bool) {
+        if webrtc {
+            self.webrtc_phones.insert(name.to_owned());
+        } else {
+            self.webrtc_phones.remove(name);
+        }
+    }
+
+    /// The relay's answer to request `id`: the rewritten SDP, or why it failed.
+    /// A dial waiting for it goes out (or the target fails as `unavailable`);
+    /// an SDP waiting for it goes to its leg (or the call ends).
+    pub fn handle_relay_reply(&mut self, id: u64, result: Result<String, String>, now: Instant) {
+        let found = self.calls.iter().find(|(_, c)| c.relay_wait.as_ref().is_some_and(|(rid, _)| *rid == id));
+        let Some((&call_id, _)) = found else { return };
+        let Some((_, wait)) = self.calls.get_mut(&call_id).and_then(|c| c.relay_wait.take()) else { return };
+        match (wait, result) {
+            (RelayWait::Dial(mut dial), Ok(sdp)) => {
+                dial.sdp = Some(sdp);
+                self.out.push_back(Output::Dial(dial));
+            }
+            (RelayWait::Dial(dial), Err(why)) => {
+                if let Some(c) = self.calls.get_mut(&call_id) {
+                    c.anchor = None;
+                }
+                let text = Some(format!("media relay: {why}"));
+                self.leg_ended(call_id, dial.leg, HangupCause::Unavailable, None, text, now);
+            }
+            (RelayWait::Event { to, event }, Ok(sdp)) => {
+                let event = match event {
+                    CallEvent::Answer { early, .. } => CallEvent::Answer { sdp, early },
+                    _ => CallEvent::Offer { sdp },
+                };
+                self.send(Some(to), event);
+            }
+            (RelayWait::Event { .. }, Err(why)) => {
+                let text = Some(format!("media relay: {why}"));
+                self.end_call(call_id, None, HangupCause::ConnectivityError, None, text, now);
+            }
+        }
+    }
+
+    /// What a call to `target` with `offer` needs from the relay, under the
+    /// policy: `None` when its media can go end to end.
+    fn anchoring(&self, offer: &str, target: &Target) -> Option<Mismatch> {
+        use crate::media::AnchorPolicy;
+        let offered = Profile::of(offer)?;
+        let needed = match target {
+            Target::Browser(_) | Target::Xmpp(_) => Profile::WebRtc,
+            // With a relay, SIP phones not on WebSocket, trunks and PBXs get plain RTP (as WebRTC-to-SIP
+            // gateways do); without one nothing is known before their answer.
+            _ if !self.config.relay => return must_anchor(self.config.anchor, offer, target.kind()),
+            Target::Phone(name) if self.webrtc_phones.contains(name) => Profile::WebRtc,
+            Target::Sip(uri) if uri.to_ascii_lowercase().contains(";transport=ws") => Profile::WebRtc,
+            _ => Profile::PlainRtp,
+        };
+        match self.config.anchor {
+            AnchorPolicy::Never => None,
+            AnchorPolicy::Always => Some(Mismatch { offered, needed }),
+            AnchorPolicy::Auto => (offered != needed).then_some(Mismatch { offered, needed }),
+        }
+    }
+
+    /// Sends an SDP-carrying `event` from `from` to `to`, through the relay
+    /// when the call is anchored.
+    fn deliver(&mut self, id: CallId, from: LegId, to: LegId, event: CallEvent) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(anchor) = call.anchor.as_mut() else {
+            self.send(Some(to), event);
+            return;
+        };
+        let tag = |leg: LegId, caller: LegId| if leg == caller { "caller" } else { "callee" };
+        let profile = |leg: LegId, a: &Anchor, caller: LegId| if leg == caller { a.caller } else { a.callee };
+        let caller = call.caller;
+        let op = match &event {
+            CallEvent::Offer { sdp } => {
+                anchor.offerer = from;
+                RelayOp::Offer {
+                    sdp: sdp.clone(),
+                    from_tag: tag(from, caller),
+                    towards: profile(to, anchor, caller),
+                }
+            }
+            CallEvent::Answer { sdp, .. } => RelayOp::Answer {
+                sdp: sdp.clone(),
+                from_tag: tag(anchor.offerer, caller),
+                to_tag: tag(from, caller),
+                towards: profile(anchor.offerer, anchor, caller),
+            },
+            _ => {
+                self.send(Some(to), event);
+                return;
+            }
+        };
+        let rid = self.next_relay;
+        self.next_relay += 1;
+        call.relay_wait = Some((rid, RelayWait::Event { to, event }));
+        self.out.push_back(Output::Relay(RelayRequest { id: rid, call: id, op }));
     }
 
     /// Names the call of `leg` in lists and records by `session`, the id a
@@ -381,6 +560,9 @@ impl Bridge {
         self.calls.insert(
             id,
             Call {
+                anchor: None,
+                anchor_next: None,
+                relay_wait: None,
                 caller: leg,
                 callee: None,
                 caller_info: caller,
@@ -589,14 +771,25 @@ impl Bridge {
                 LegKind::Sip => false,
                 LegKind::Xmpp => true,
             };
+            let offer = call.offer.clone();
+            let needs = offer.as_deref().and_then(|sdp| self.anchoring(sdp, &target));
+            let Some(call) = self.calls.get_mut(&id) else { return };
+            let mut mismatch = None;
+            match needs {
+                Some(m) if !self.config.relay => mismatch = Some(m),
+                Some(_) if !self.relay_up => {
+                    let text = "the media relay (rtpengine) is not answering".to_owned();
+                    call.failed = Some((HangupCause::Unavailable, None, Some(text)));
+                    continue;
+                }
+                Some(m) => call.anchor_next = Some(m),
+                None => call.anchor_next = None,
+            }
+            let anchored = call.anchor_next.is_some();
             call.callee = Some(leg);
             call.callee_kind = Some(kind);
             call.callee_address = target.address();
             call.rang = false;
-            let mismatch = match &call.offer {
-                Some(sdp) if !self.config.relay => must_anchor(self.config.anchor, sdp, kind),
-                _ => None,
-            };
             let dial = Dial {
                 leg,
                 call: id,
@@ -611,7 +804,7 @@ impl Bridge {
                 _ => None,
             };
             self.legs.insert(leg, Leg::new(id, kind, trickle, target.address(), name));
-            if caller_trickles && !trickle && dial.sdp.is_some() {
+            if caller_trickles && (!trickle || anchored) && dial.sdp.is_some() {
                 let pending = Pending { from: caller, to: leg, held: Held::Dial(dial), since: now };
                 if let Some(c) = self.calls.get_mut(&id) {
                     c.pending = Some(pending);
@@ -620,7 +813,7 @@ impl Bridge {
             } else {
                 self.open(dial);
                 // What the caller trickled so far goes to a leg that trickles.
-                if trickle && caller_trickles {
+                if trickle && caller_trickles && !anchored {
                     let (cands, eoc) = self
                         .legs
                         .get(&caller)
@@ -642,12 +835,28 @@ impl Bridge {
         if let Some(l) = self.legs.get_mut(&dial.leg) {
             l.opened = true;
         }
+        let anchored = self.calls.get(&dial.call).is_some_and(|c| c.anchor_next.is_some());
+        // The relay needs every candidate in the offer, as a leg that does not trickle does.
         if dial.sdp.is_some()
-            && !self.legs.get(&dial.leg).is_some_and(|l| l.trickle)
+            && (anchored || !self.legs.get(&dial.leg).is_some_and(|l| l.trickle))
             && let Some(caller) = self.calls.get(&dial.call).and_then(|c| self.legs.get(&c.caller))
             && caller.trickle
         {
             dial.sdp = dial.sdp.map(|s| merge_candidates(&s, caller));
+        }
+        let Some(call) = self.calls.get_mut(&dial.call) else { return };
+        if let (Some(m), Some(sdp)) = (call.anchor_next.take(), dial.sdp.clone()) {
+            call.anchor = Some(Anchor { caller: m.offered, callee: m.needed, offerer: call.caller });
+            let rid = self.next_relay;
+            self.next_relay += 1;
+            let request = RelayRequest {
+                id: rid,
+                call: dial.call,
+                op: RelayOp::Offer { sdp, from_tag: "caller", towards: m.needed },
+            };
+            call.relay_wait = Some((rid, RelayWait::Dial(dial)));
+            self.out.push_back(Output::Relay(request));
+            return;
         }
         self.out.push_back(Output::Dial(dial));
     }
@@ -665,7 +874,7 @@ impl Bridge {
             }
             self.maybe_flush(id, now);
         } else {
-            self.send(Some(to), event);
+            self.deliver(id, leg, to, event);
         }
     }
 
@@ -685,8 +894,10 @@ impl Bridge {
             self.maybe_flush(id, now);
             return;
         }
-        // Straight through to a leg that trickles; a leg that does not has had its SDP.
-        if let Some(o) = other
+        // Straight through to a leg that trickles; a leg that does not has had its SDP; in an
+        // anchored call each side does ICE with the relay, from the candidates in its SDP.
+        if call.anchor.is_none()
+            && let Some(o) = other
             && self.legs.get(&o).is_some_and(|l| l.trickle)
         {
             self.send(Some(o), CallEvent::Candidate(c));
@@ -732,7 +943,7 @@ impl Bridge {
                     }
                     (e, _) => e,
                 };
-                self.send(Some(p.to), event);
+                self.deliver(id, p.from, p.to, event);
             }
         }
     }
@@ -760,6 +971,17 @@ impl Bridge {
                 call.failed = failure;
                 call.callee = None;
                 call.pending = None;
+                call.relay_wait = None;
+                // The relay's half-made call for this target is dropped; the next one starts afresh.
+                if call.anchor.take().is_some() {
+                    let rid = self.next_relay;
+                    self.next_relay += 1;
+                    self.out.push_back(Output::Relay(RelayRequest {
+                        id: rid,
+                        call: id,
+                        op: RelayOp::Delete,
+                    }));
+                }
                 self.legs.remove(&leg);
                 self.dial_next(id, now);
                 return;
@@ -788,6 +1010,11 @@ impl Bridge {
         text: Option<String>,
         now: Instant,
     ) {
+        if self.calls.get(&id).is_some_and(|c| c.anchor.is_some()) {
+            let rid = self.next_relay;
+            self.next_relay += 1;
+            self.out.push_back(Output::Relay(RelayRequest { id: rid, call: id, op: RelayOp::Delete }));
+        }
         let Some(call) = self.calls.get(&id) else { return };
         let legs = [Some(call.caller), call.callee];
         for leg in legs.into_iter().flatten() {

@@ -25,6 +25,6 @@ pub mod gather;
 pub mod media;
 pub mod record;
 
-pub use call::{Bridge, BridgeConfig, CallEvent, CallId, Caller, Dial, LegId, Output};
+pub use call::{Bridge, BridgeConfig, CallEvent, CallId, Caller, Dial, LegId, Output, RelayOp, RelayRequest};
 pub use cause::{CAUSES, CauseRow, HangupCause};
 pub use dialplan::{Action, DialPlan, DialPlanError, LegKind, Rule, Target};

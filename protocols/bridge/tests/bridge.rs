@@ -382,3 +382,88 @@ fn a_plain_answer_to_a_webrtc_offer_ends_the_call_instead_of_connecting_it_silen
     assert_eq!(hangups, [LegId(1), dial.leg], "both legs end: {out:?}");
     assert_eq!(b.call_count(), 0);
 }
+
+#[test]
+fn anchored_call_goes_through_the_relay_both_ways_and_is_deleted_at_the_end() {
+    use switchboard_bridge::media::Profile;
+    use switchboard_bridge::{RelayOp, RelayRequest};
+    let plan = DialPlan::new(Vec::new(), Some("gw.example".into())).unwrap();
+    let mut b = Bridge::new(BridgeConfig { dial_plan: plan, relay: true, ..BridgeConfig::default() });
+    let now = Instant::now();
+    b.incoming(LegId(1), sip_caller(), "sip:alice@gw", Some(PLAIN.into()), false, now);
+    let out = drain(&mut b);
+    let [
+        Output::Relay(RelayRequest {
+            id,
+            op: RelayOp::Offer { sdp, from_tag: "caller", towards: Profile::WebRtc },
+            ..
+        }),
+    ] = &out[..]
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(sdp, PLAIN);
+    b.handle_relay_reply(*id, Ok(ANSWER.into()), now);
+    let dial = only_dial(drain(&mut b));
+    assert_eq!((dial.target.clone(), dial.sdp.as_deref()), (Target::Browser("alice".into()), Some(ANSWER)));
+    b.handle_event(dial.leg, CallEvent::Answer { sdp: OFFER.into(), early: false }, now);
+    let out = drain(&mut b);
+    let [
+        Output::Relay(RelayRequest {
+            id,
+            op: RelayOp::Answer { from_tag: "caller", to_tag: "callee", towards: Profile::PlainRtp, .. },
+            ..
+        }),
+    ] = &out[..]
+    else {
+        panic!("{out:?}")
+    };
+    b.handle_relay_reply(*id, Ok(PLAIN.into()), now);
+    assert_eq!(
+        drain(&mut b),
+        [Output::Event {
+            leg: LegId(1),
+            kind: LegKind::Sip,
+            event: CallEvent::Answer { sdp: PLAIN.into(), early: false }
+        }]
+    );
+    b.handle_event(LegId(1), hangup(HangupCause::Normal), now);
+    let out = drain(&mut b);
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Relay(RelayRequest { op: RelayOp::Delete, .. }))),
+        "{out:?}"
+    );
+    assert_eq!(b.call_count(), 0);
+}
+
+#[test]
+fn with_the_relay_down_an_anchored_call_is_refused_unavailable() {
+    let plan = DialPlan::new(Vec::new(), Some("gw.example".into())).unwrap();
+    let mut b = Bridge::new(BridgeConfig { dial_plan: plan, relay: true, ..BridgeConfig::default() });
+    b.set_relay_up(false);
+    let now = Instant::now();
+    b.incoming(LegId(1), sip_caller(), "sip:bob%40example.org@gw", Some(PLAIN.into()), false, now);
+    let out = drain(&mut b);
+    assert!(
+        matches!(&out[0], Output::Event { event: CallEvent::Hangup { cause: HangupCause::Unavailable, text: Some(t), .. }, .. } if t.contains("rtpengine")),
+        "{out:?}"
+    );
+    // A relay that fails a request: the target fails the same way.
+    b.set_relay_up(true);
+    b.incoming(LegId(2), sip_caller(), "sip:bob%40example.org@gw", Some(PLAIN.into()), false, now);
+    let Some(Output::Relay(r)) = drain(&mut b).into_iter().next() else { panic!() };
+    b.handle_relay_reply(r.id, Err("timeout".into()), now);
+    let out = drain(&mut b);
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Event {
+                leg: LegId(2),
+                event: CallEvent::Hangup { cause: HangupCause::Unavailable, .. },
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+    assert_eq!(b.call_count(), 0);
+}
