@@ -28,6 +28,20 @@ fn flags_towards(profile: Profile) -> MediaFlags {
     }
 }
 
+/// The flags of an answer going back to an offerer speaking `profile`. The
+/// offerer's side was set up by its offer: towards a WebRTC offerer the
+/// answer keeps the DTLS role and profile the offer implied (forcing
+/// `DTLS: passive` or the transport protocol again here leaves the browser's
+/// DTLS handshake unanswered with rtpengine 10.5).
+fn answer_flags(profile: Profile) -> MediaFlags {
+    match profile {
+        Profile::WebRtc => {
+            MediaFlags { transport_protocol: None, dtls: None, ..MediaFlags::towards_browser() }
+        }
+        other => flags_towards(other),
+    }
+}
+
 /// Runs the link until the server stops.
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -102,7 +116,7 @@ pub(crate) async fn run(
                         (commands::offer(&call_id, from_tag, sdp, &flags_towards(*towards)), Some(request.id))
                     }
                     RelayOp::Answer { sdp, from_tag, to_tag, towards } => {
-                        (commands::answer(&call_id, from_tag, to_tag, sdp, &flags_towards(*towards)), Some(request.id))
+                        (commands::answer(&call_id, from_tag, to_tag, sdp, &answer_flags(*towards)), Some(request.id))
                     }
                     RelayOp::Delete => (commands::delete(&call_id, None), None),
                     _ => continue,

@@ -964,8 +964,12 @@ impl Bridge {
             matches!(cause, HangupCause::NotFound | HangupCause::Unavailable | HangupCause::Incompatible);
         if is_callee && call.answered.is_none() && !call.rang && skippable {
             // A target that exists but cannot take the media says more than the ones after it that do not exist.
-            let keep = matches!(call.failed, Some((HangupCause::Incompatible, ..)))
-                && cause != HangupCause::Incompatible;
+            // A later target that does not exist says less than any earlier failure.
+            let keep = match &call.failed {
+                Some((HangupCause::Incompatible, ..)) => cause != HangupCause::Incompatible,
+                Some(_) => cause == HangupCause::NotFound,
+                None => false,
+            };
             let failure = if keep { call.failed.take() } else { Some((cause, sip_code, text)) };
             if !call.route.is_empty() {
                 call.failed = failure;
