@@ -74,6 +74,9 @@ step "dial plan rules" bash tests/bridge/run_dialplan.sh target/debug/switchboar
 step "media profiles differ, no relay" bash tests/bridge/run_media_mismatch.sh target/debug/switchboard
 # The rtpengine ng client (protocols/rtpengine) against a real rtpengine-daemon in userspace.
 step "rtpengine ng client against rtpengine" bash tests/rtpengine/run_ng.sh
+# Media anchored in rtpengine (issue #7): Chromium <-> baresip with a plain RTP/AVP account, audio
+# both ways through a real rtpengine, rtpengine killed and restarted under a running gateway.
+step "media anchored in rtpengine (Chromium <-> baresip plain RTP)" bash tests/media/run_anchor.sh target/debug/switchboard
 # The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
 # Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
 # /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).
