@@ -77,6 +77,8 @@ step "rtpengine ng client against rtpengine" bash tests/rtpengine/run_ng.sh
 # Media anchored in rtpengine (issue #7): Chromium <-> baresip with a plain RTP/AVP account, audio
 # both ways through a real rtpengine, rtpengine killed and restarted under a running gateway.
 step "media anchored in rtpengine (Chromium <-> baresip plain RTP)" bash tests/media/run_anchor.sh target/debug/switchboard
+# stanza.js in Chromium (XMPP) <-> baresip plain RTP through rtpengine: audio both ways, both directions.
+step "media anchored in rtpengine (stanza.js <-> baresip plain RTP)" bash tests/media/run_anchor_xmpp.sh target/debug/switchboard
 # The hangup cause table across every ordered pair of browser, SIP (sipp) and XMPP (slixmpp on
 # Prosody): every cause each callee can express, answered calls, cancels, the ring timeout, and
 # /api/calls empty after each call (protocols/bridge/MAPPING.md, BRIDGE.md).
