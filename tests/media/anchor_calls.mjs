@@ -242,7 +242,7 @@ if (mode === 'browser-calls') {
     return `INVITE to baresip: ${invite}; answer to Chromium: ${toPage}; Chromium packetsReceived ${a.from}->${a.to}, sent ${a.sent} (${a.transport.srtp}, DTLS ${a.transport.dtls}); baresip rx=${b.rx} tx=${b.tx}; rtpengine during the call: ${relay}; rtpengine list empty after hangup`;
   });
 } else if (mode === 'phone-calls') {
-  await check(`${phone} (baresip, plain RTP/AVP) calls Chromium registered as alice: anchored in rtpengine, audio both ways, baresip hangs up, rtpengine empty`, async () => {
+  await check(`${phone} (baresip, plain RTP/AVP) calls Chromium registered as alice: anchored in rtpengine, audio both ways, hold and resume (re-INVITEs through rtpengine), baresip hangs up, rtpengine empty`, async () => {
     const page = await clientPage();
     await registerAlice(page);
     const mark = logSize(), since = ctrl.events.length;
@@ -257,6 +257,26 @@ if (mode === 'browser-calls') {
     const toPage = assertWebRtcFromRelay(incoming.offer, 'the offer Chromium got');
     const a = await pageAudio(page);
     const relay = await relayBothWays();
+    // Hold and resume from the phone: re-INVITEs (a=sendonly, then a=sendrecv) through rtpengine.
+    const audioDir = () => page.evaluate(() => {
+      const sdp = window.call.pc.remoteDescription?.sdp || '';
+      const audio = sdp.split(/\r?\n(?=m=)/).find((x) => x.startsWith('m=audio')) || '';
+      const m = audio.match(/^a=(sendrecv|sendonly|recvonly|inactive)$/m);
+      return window.call.pc.signalingState === 'stable' ? (m ? m[1] : 'sendrecv') : 'renegotiating';
+    });
+    const until = async (want, what) => {
+      for (let i = 0; i < 80; i++) {
+        const d = await audioDir();
+        if (want(d)) return d;
+        await sleep(100);
+      }
+      throw new Error(`${what}: Chromium's remote audio direction is ${await audioDir()}`);
+    };
+    await ctrl.command('hold');
+    const held = await until((d) => d === 'sendonly' || d === 'inactive', 'no hold offer reached Chromium');
+    await ctrl.command('resume');
+    await until((d) => d === 'sendrecv', 'no resume offer reached Chromium');
+    const a2 = await pageAudio(page);
     await ctrl.command('hangup');
     const ended = await pageEnded(page, 5000);
     await ctrl.waitEvent('CALL_CLOSED', 5000, since);
@@ -266,7 +286,7 @@ if (mode === 'browser-calls') {
     if (!ended) throw new Error('Chromium got no `ended` event within 5 s of baresip hanging up');
     if (ended.local) throw new Error(`the call ended locally: ${JSON.stringify(ended)}`);
     await relayEmpty();
-    return `from=${incoming.from}; offer to Chromium: ${toPage}; 200 OK to baresip: ${ok200}; Chromium packetsReceived ${a.from}->${a.to}, sent ${a.sent}; baresip rx=${b.rx} tx=${b.tx}; rtpengine during the call: ${relay}; Chromium ended ${JSON.stringify(ended)}; rtpengine list empty after hangup`;
+    return `from=${incoming.from}; offer to Chromium: ${toPage}; 200 OK to baresip: ${ok200}; hold through rtpengine: Chromium got ${held}, then sendrecv, packetsReceived after resume ${a2.from}->${a2.to}; Chromium packetsReceived ${a.from}->${a.to}, sent ${a.sent}; baresip rx=${b.rx} tx=${b.tx}; rtpengine during the call: ${relay}; Chromium ended ${JSON.stringify(ended)}; rtpengine list empty after hangup`;
   });
 } else if (mode === 'refused') {
   const reasons = (process.env.EXPECT_REASONS || 'unavailable,incompatible').split(',');
