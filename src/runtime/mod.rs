@@ -217,10 +217,7 @@ impl State {
                 if let Some(m) = &dial.mismatch {
                     // Refused for its media only when the browser is there; otherwise it is not found.
                     let (cause, text) = if self.hub.has_name(name) {
-                        (
-                            HangupCause::Incompatible,
-                            Some(format!("{m}; no media relay is configured (--rtpengine)")),
-                        )
+                        (HangupCause::Incompatible, Some(m.refusal()))
                     } else {
                         (HangupCause::NotFound, None)
                     };

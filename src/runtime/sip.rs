@@ -390,12 +390,7 @@ impl Driver {
             _ => return,
         };
         if let Some(m) = &dial.mismatch {
-            return self.refuse(
-                dial.leg,
-                HangupCause::Incompatible,
-                488,
-                &format!("{m}; no media relay (--rtpengine)"),
-            );
+            return self.refuse(dial.leg, HangupCause::Incompatible, 488, &m.refusal());
         }
         let Some((uri, flow)) = self.resolve(&target) else {
             if target.contains(':') {

@@ -195,7 +195,7 @@ impl Driver {
             LegCommand::Dial(dial) => {
                 let Target::Xmpp(to) = &dial.target else { return };
                 if let Some(m) = &dial.mismatch {
-                    let text = format!("{m}; no media relay is configured (--rtpengine)");
+                    let text = m.refusal();
                     tracing::info!(%to, %text, "XMPP call refused");
                     let hangup = CallEvent::Hangup {
                         cause: HangupCause::Incompatible,

@@ -38,7 +38,7 @@ use crate::address::{jid_local_of_sip, sip_user_of_jid};
 use crate::cause::HangupCause;
 use crate::dialplan::{DialPlan, LegKind, Target};
 use crate::gather::merge;
-use crate::media::{AnchorPolicy, Mismatch, Profile, must_anchor};
+use crate::media::{AnchorPolicy, Mismatch, Profile, decide};
 use crate::record::{CallInfo, CallParty, CallRecord, millis, outcome_by};
 
 /// One leg of a call, numbered by whoever created it (an adapter for a leg
@@ -466,22 +466,16 @@ impl Bridge {
     /// What a call to `target` with `offer` needs from the relay, under the
     /// policy: `None` when its media can go end to end.
     fn anchoring(&self, offer: &str, target: &Target) -> Option<Mismatch> {
-        use crate::media::AnchorPolicy;
-        let offered = Profile::of(offer)?;
         let needed = match target {
-            Target::Browser(_) | Target::Xmpp(_) => Profile::WebRtc,
+            Target::Browser(_) | Target::Xmpp(_) => Some(Profile::WebRtc),
             // With a relay, SIP phones not on WebSocket, trunks and PBXs get plain RTP (as WebRTC-to-SIP
             // gateways do); without one nothing is known before their answer.
-            _ if !self.config.relay => return must_anchor(self.config.anchor, offer, target.kind()),
-            Target::Phone(name) if self.webrtc_phones.contains(name) => Profile::WebRtc,
-            Target::Sip(uri) if uri.to_ascii_lowercase().contains(";transport=ws") => Profile::WebRtc,
-            _ => Profile::PlainRtp,
+            _ if !self.config.relay => None,
+            Target::Phone(name) if self.webrtc_phones.contains(name) => Some(Profile::WebRtc),
+            Target::Sip(uri) if uri.to_ascii_lowercase().contains(";transport=ws") => Some(Profile::WebRtc),
+            _ => Some(Profile::PlainRtp),
         };
-        match self.config.anchor {
-            AnchorPolicy::Never => None,
-            AnchorPolicy::Always => Some(Mismatch { offered, needed }),
-            AnchorPolicy::Auto => (offered != needed).then_some(Mismatch { offered, needed }),
-        }
+        decide(self.config.anchor, Profile::of(offer)?, needed)
     }
 
     /// Sends an SDP-carrying `event` from `from` to `to`, through the relay

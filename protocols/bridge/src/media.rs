@@ -106,6 +106,13 @@ pub struct Mismatch {
     pub needed: Profile,
 }
 
+impl Mismatch {
+    /// Why a call with this mismatch is refused when no media relay is configured.
+    pub fn refusal(&self) -> String {
+        format!("{self}; no media relay is configured (--rtpengine)")
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the caller offers {} and the callee needs {}", self.offered, self.needed)
@@ -116,14 +123,17 @@ impl fmt::Display for Mismatch {
 /// `Some` with the reason when it must (`needed` is the offer's own profile
 /// under [`AnchorPolicy::Always`]).
 pub fn must_anchor(policy: AnchorPolicy, sdp: &str, callee: LegKind) -> Option<Mismatch> {
-    let offered = Profile::of(sdp)?;
+    decide(policy, Profile::of(sdp)?, Profile::of_kind(callee))
+}
+
+/// Whether media `offered` to a callee needing `needed` (`None`: not known
+/// before its answer) must be anchored under `policy`.
+pub fn decide(policy: AnchorPolicy, offered: Profile, needed: Option<Profile>) -> Option<Mismatch> {
     match policy {
         AnchorPolicy::Never => None,
-        AnchorPolicy::Always => {
-            Some(Mismatch { offered, needed: Profile::of_kind(callee).unwrap_or(offered) })
-        }
+        AnchorPolicy::Always => Some(Mismatch { offered, needed: needed.unwrap_or(offered) }),
         AnchorPolicy::Auto => {
-            let needed = Profile::of_kind(callee)?;
+            let needed = needed?;
             (needed != offered).then_some(Mismatch { offered, needed })
         }
     }
