@@ -19,12 +19,12 @@
 //                ways; baresip hangs up; stanza's session ends; rtpengine empty.
 // Prints `PASS name` / `FAIL name (why)` per check (a failed step skips the rest of its scenario and
 // prints the Jingle/JMI stanzas of that step); exits 1 on any failure.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BaresipCtrl } from '../sip/baresip_ctrl.mjs';
 import { anchoredCalls, listCalls } from './ng.mjs';
+import { assertPlainFromRelay, baresipLog, cline, mline } from './baresip_side.mjs';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,55 +50,8 @@ function report(name, ok, why) {
   console.log(ok ? `PASS ${name}${why ? ` [${why}]` : ''} (t=${t}s)` : `FAIL ${name} (${String(why).replace(/\s*\n\s*/g, ' ')})`);
 }
 
-// ---- baresip's side (copied from anchor_calls.mjs)
-const logSize = () => readFileSync(phoneLog).length;
-const logSince = (from) => readFileSync(phoneLog).subarray(from).toString();
-/** baresip's RTP counters for the call that ended after log offset `from` (`rtp_stats yes`). */
-async function phoneStats(from) {
-  const re = /audio\s+Transmit:\s+Receive:\s*\r?\npackets:\s+(\d+)\s+(\d+)/;
-  for (let i = 0; i < 30; i++) {
-    const m = re.exec(logSince(from));
-    if (m) return { tx: Number(m[1]), rx: Number(m[2]) };
-    await sleep(100);
-  }
-  throw new Error('baresip printed no RTP stats for the call');
-}
-/** The SDP of the first SIP message in baresip's trace (after `from`) whose start line matches `startRe`. */
-function sipSdp(from, startRe) {
-  const lines = logSince(from).split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    if (!startRe.test(lines[i])) continue;
-    const sdp = [];
-    let inBody = false;
-    for (let j = i + 1; j < lines.length; j++) {
-      const l = lines[j];
-      if (/^(SIP\/2\.0 \d{3}|[A-Z]+ sip:\S+ SIP\/2\.0)/.test(l)) break;
-      if (l.startsWith('v=0')) inBody = true;
-      if (inBody) {
-        if (!/^[a-z]=/.test(l)) break;
-        sdp.push(l);
-      }
-    }
-    if (sdp.length) return sdp.join('\n');
-  }
-  return null;
-}
-const mline = (sdp) => /m=audio (\d+) (\S+)( [\d ]+)?/.exec(sdp || '');
-const cline = (sdp) => /c=IN IP4 (\S+)/.exec(sdp || '')?.[1];
-function assertPlainFromRelay(sdp, what) {
-  if (!sdp) throw new Error(`no SDP in ${what} in baresip's SIP trace`);
-  const m = mline(sdp);
-  const problems = [];
-  if (m?.[2] !== 'RTP/AVP') problems.push(`proto ${m?.[2]}`);
-  if (cline(sdp) !== '127.0.0.1') problems.push(`c= ${cline(sdp)}`);
-  const port = Number(m?.[1]);
-  if (!(port >= 30000 && port <= 30100)) problems.push(`port ${port} not in rtpengine's 30000-30100`);
-  for (const bad of ['a=ice-ufrag', 'a=candidate', 'a=fingerprint', 'a=crypto', 'a=setup']) {
-    if (sdp.includes(bad)) problems.push(`has ${bad}`);
-  }
-  if (problems.length) throw new Error(`${what} is not plain RTP from rtpengine: ${problems.join(', ')}; SDP: ${sdp.replace(/\n/g, ' | ')}`);
-  return `${m[0].trim()}, c=${cline(sdp)}`;
-}
+// ---- baresip's side
+const { size: logSize, since: logSince, stats: phoneStats, sdp: sipSdp } = baresipLog(phoneLog);
 /** A WebRTC SDP (as stanza made it from the gateway's Jingle) that describes rtpengine. */
 function assertWebRtcFromRelay(sdp, what) {
   if (!sdp) throw new Error(`${what}: no SDP`);
